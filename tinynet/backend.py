@@ -1,0 +1,261 @@
+"""The array backend: the one place that knows NumPy from CuPy.
+
+Every other module of tinynet does its array maths through the namespace this module hands out::
+
+    from tinynet import backend
+    xp = backend.namespace()          # numpy, cupy or array_api_strict
+    z = xp.matmul(x, w) + b
+
+and uses only the functions that NumPy, CuPy and the Python Array API standard share
+(``matmul``, ``exp``, ``sum(..., axis=, keepdims=)``, ``take``, ``where``, ``clip`` ...). So the
+backend can be any Array-API namespace:
+
+* ``"numpy"`` (the default) runs on the CPU;
+* ``"cupy"`` runs on an NVIDIA GPU;
+* ``"array_api_strict"`` runs on the CPU but refuses anything outside the standard. It is how the
+  tests prove, without a GPU, that no NumPy-only call, silent host/device copy or float64 creeps
+  into the engine (its devices ``"device1"`` and ``"no_float64"`` play the part of a GPU).
+
+Choose one with ``set_backend("cupy")``, for a block with ``with use_backend("cupy"): ...``, or for
+a whole program with the environment variable ``TINYNET_BACKEND=cupy``.
+
+Arrays cross between the host (NumPy) and the backend only through :func:`asarray` (host to device)
+and :func:`to_numpy` (device to host): the training loop calls them once per ``fit``, not per step.
+
+Like Keras's backend this module also holds the default float type (:func:`floatx`) and the fuzz
+factor :func:`epsilon`.
+"""
+
+import contextlib
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinynet.utils.lookup import lookup
+
+BACKENDS = ("numpy", "cupy", "array_api_strict")
+_STRICT_DEVICES = ("CPU_DEVICE", "device1", "device2", "no_float64")
+
+_state = {"name": "numpy", "xp": np, "device": None, "floatx": "float32"}
+
+
+class BackendUnavailableError(RuntimeError):
+    """Raised when a backend is asked for where it cannot run (the previous backend stays active)."""
+
+
+# --- choosing the backend ----------------------------------------------------------------------
+
+
+def get_backend():
+    """The name of the active backend: ``"numpy"``, ``"cupy"`` or ``"array_api_strict"``."""
+    return _state["name"]
+
+
+def namespace():
+    """The array module of the active backend (``numpy``, ``cupy`` or ``array_api_strict``)."""
+    return _state["xp"]
+
+
+def device():
+    """The device new arrays are created on (``None`` means the namespace's default)."""
+    return _state["device"]
+
+
+def set_backend(name, device=None):
+    """Make ``name`` the active backend for everything tinynet does from now on.
+
+    ``device`` picks a device where the backend has several: a CUDA device number for CuPy, or
+    one of ``"CPU_DEVICE"``, ``"device1"``, ``"device2"``, ``"no_float64"`` for array_api_strict.
+    If the backend cannot run here, :class:`BackendUnavailableError` says why and nothing changes.
+    """
+    name, xp, dev = _load(name, device)
+    _state.update(name=name, xp=xp, device=dev)
+
+
+@contextlib.contextmanager
+def use_backend(name, device=None):
+    """Run a ``with`` block on another backend, then go back to the one that was active."""
+    previous = (_state["name"], _state["xp"], _state["device"])
+    set_backend(name, device)
+    try:
+        yield namespace()
+    finally:
+        _state["name"], _state["xp"], _state["device"] = previous
+
+
+def _load(name, device):
+    name = lookup("backend", name, {b: b for b in BACKENDS})
+    if name == "numpy":
+        if device not in (None, "cpu"):
+            raise ValueError(f"The numpy backend runs on the CPU only; got device={device!r}.")
+        return name, np, None
+    if name == "array_api_strict":
+        try:
+            import array_api_strict
+        except ImportError as error:
+            raise BackendUnavailableError(
+                "The 'array_api_strict' backend needs the array-api-strict package: "
+                "pip install array-api-strict"
+            ) from error
+        device = device or "CPU_DEVICE"
+        if device not in _STRICT_DEVICES:
+            raise ValueError(
+                f"Unknown array_api_strict device {device!r}: expected one of {_STRICT_DEVICES}."
+            )
+        return name, array_api_strict, array_api_strict.Device(device)
+    status = gpu_available()
+    if not status:
+        raise BackendUnavailableError(
+            f"The 'cupy' backend cannot run here: {status.reason}. The numpy backend stays active."
+        )
+    import cupy
+
+    dev = cupy.cuda.Device(device or 0)
+    dev.use()
+    return name, cupy, dev
+
+
+@dataclass(frozen=True)
+class GPUStatus:
+    """What :func:`gpu_available` found: is CuPy importable, and is a CUDA device usable?"""
+
+    cupy_importable: bool
+    device_usable: bool
+    reason: str
+
+    def __bool__(self):
+        return self.cupy_importable and self.device_usable
+
+
+def gpu_available():
+    """Tell "CuPy is importable" and "a CUDA device is usable" apart.
+
+    Returns a :class:`GPUStatus`, true when both hold; its ``reason`` says what is missing and
+    how to install it.
+    """
+    try:
+        import cupy
+    except Exception as error:  # a broken CUDA install raises more than ImportError
+        return GPUStatus(
+            False,
+            False,
+            f"CuPy is not importable ({type(error).__name__}: {error}). Install it with "
+            "'pip install tinynet[gpu]', or the wheel that matches your CUDA toolkit, "
+            "e.g. 'pip install cupy-cuda12x'",
+        )
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+        if count == 0:
+            raise RuntimeError("the driver reports no CUDA device")
+        cupy.zeros(1).sum().item()  # proves the driver, the device and the kernels all work
+    except Exception as error:
+        return GPUStatus(
+            True,
+            False,
+            f"CuPy is installed but no CUDA device is usable ({type(error).__name__}: {error}). "
+            "Check the NVIDIA driver with 'nvidia-smi', and that the cupy-cudaXXx wheel matches it",
+        )
+    return GPUStatus(True, True, f"{count} CUDA device(s) usable")
+
+
+# --- the default float type --------------------------------------------------------------------
+
+_FLOAT_TYPES = ("float32", "float64")
+
+
+def floatx():
+    """The default float type as a string, ``"float32"`` unless :func:`set_floatx` changed it."""
+    return _state["floatx"]
+
+
+def set_floatx(value):
+    """Set the default float type: ``"float32"`` (fast, the default) or ``"float64"`` (gradient checks)."""
+    if value not in _FLOAT_TYPES:
+        raise ValueError(f"Unknown float type {value!r}: expected 'float32' or 'float64'.")
+    _state["floatx"] = value
+
+
+def float_dtype():
+    """The active namespace's dtype object for :func:`floatx`."""
+    return getattr(namespace(), floatx())
+
+
+def epsilon():
+    """The fuzz factor Keras uses to keep logarithms and divisions finite: 1e-7."""
+    return 1e-7
+
+
+# --- moving arrays between host and device ------------------------------------------------------
+
+
+def asarray(values, dtype=None):
+    """Put ``values`` on the active backend's device (the host-to-device transfer point).
+
+    ``dtype`` defaults to :func:`floatx`; pass a string such as ``"int64"`` for other types.
+    A NumPy array that already has the right type is not copied on the numpy backend.
+    """
+    xp = namespace()
+    dtype = getattr(xp, dtype or floatx())
+    if _state["name"] == "array_api_strict" and not isinstance(values, xp.Array):
+        values = np.asarray(values)  # array_api_strict only accepts its own arrays or NumPy ones
+    return xp.asarray(values, dtype=dtype, device=_state["device"])
+
+
+def dtype_name(array):
+    """The name of an array's dtype (``"float32"``...), whatever namespace it comes from."""
+    return str(array.dtype).rsplit(".", 1)[-1]
+
+
+def to_numpy(array):
+    """Bring a backend array back to the host as a NumPy array (the device-to-host transfer point)."""
+    if isinstance(array, np.ndarray):
+        return array
+    name = _state["name"]
+    if name == "cupy" and hasattr(array, "get"):
+        return array.get()
+    if name == "array_api_strict" and hasattr(array, "to_device"):
+        import array_api_strict
+
+        # On its pretend devices, array_api_strict refuses to leak data to NumPy silently: the
+        # explicit move to its CPU device is the transfer, the same call a GPU array would need.
+        array = array.to_device(array_api_strict.Device("CPU_DEVICE"))
+    return np.asarray(array)
+
+
+def to_scalar(array):
+    """A 0-d backend array as a Python float (a device-to-host sync: call it rarely)."""
+    return float(to_numpy(array))
+
+
+def is_backend_array(value):
+    """True when ``value`` is an array of the active backend (not a host NumPy array on a GPU)."""
+    xp = namespace()
+    if xp is np:
+        return isinstance(value, np.ndarray)
+    array_type = getattr(xp, "ndarray", None) or getattr(xp, "Array")
+    return isinstance(value, array_type)
+
+
+# --- random numbers on the device ---------------------------------------------------------------
+
+
+def random_uniform(shape, generator):
+    """Uniform numbers in [0, 1) of :func:`floatx` type, made on the device.
+
+    ``generator`` is the host ``numpy.random.Generator`` tinynet seeds with ``set_random_seed``.
+    On the CPU backends it draws directly; on CuPy it seeds CuPy's generator from it, so dropout
+    masks are made on the GPU with no per-step copy and still follow the tinynet seed.
+    """
+    name = _state["name"]
+    if name == "cupy":
+        import cupy
+
+        seed = int(generator.integers(2**63 - 1))
+        return cupy.random.default_rng(seed).random(shape, dtype=floatx())
+    values = generator.random(shape, dtype=np.dtype(floatx()))
+    return values if name == "numpy" else asarray(values)
+
+
+if os.environ.get("TINYNET_BACKEND"):
+    set_backend(os.environ["TINYNET_BACKEND"])

@@ -1,0 +1,252 @@
+"""Callbacks: code that ``fit`` calls at fixed moments of training, with Keras's hook names.
+
+``fit`` calls, for every callback in ``callbacks=[...]``::
+
+    on_train_begin(logs)
+      on_epoch_begin(epoch, logs)
+        on_train_batch_begin(batch, logs) / on_train_batch_end(batch, logs)   (each batch)
+      on_epoch_end(epoch, logs)       logs: {"loss": ..., "accuracy": ..., "val_loss": ...}
+    on_train_end(logs)
+
+Epochs and batches count from 0, as in Keras. Batch hooks are called only for callbacks that
+define them, because their ``logs`` (the batch's loss) must be copied from the device each step.
+A callback stops training by setting ``self.model.stop_training = True``.
+"""
+
+import math
+
+import numpy as np
+
+
+
+class Callback:
+    """Base class: override the hooks you need. ``self.model`` and ``self.params`` are set by fit."""
+
+    def __init__(self):
+        self.model = None
+        self.params = {}
+
+    def set_model(self, model):
+        self.model = model
+
+    def set_params(self, params):
+        self.params = params
+
+    def on_train_begin(self, logs=None):
+        pass
+
+    def on_train_end(self, logs=None):
+        pass
+
+    def on_epoch_begin(self, epoch, logs=None):
+        pass
+
+    def on_epoch_end(self, epoch, logs=None):
+        pass
+
+    def on_train_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_train_batch_end(self, batch, logs=None):
+        pass
+
+    def wants_batch_hooks(self):
+        """True if this callback overrides a batch hook (so fit must call it every batch)."""
+        own = type(self)
+        return any(
+            getattr(own, hook) is not getattr(Callback, hook)
+            for hook in ("on_train_batch_begin", "on_train_batch_end")
+        )
+
+
+class History(Callback):
+    """Records the epoch logs: ``history.history["loss"]`` is the list of per-epoch losses.
+
+    ``fit`` always uses one and returns it (also kept as ``model.history``).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.epoch = []
+        self.history = {}
+
+    def on_train_begin(self, logs=None):
+        self.epoch = []
+        self.history = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for name, value in (logs or {}).items():
+            self.history.setdefault(name, []).append(value)
+
+
+def _monitor_mode(monitor, mode):
+    """``"min"`` or ``"max"``: which direction of ``monitor`` is an improvement."""
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"mode must be 'auto', 'min' or 'max'; got {mode!r}.")
+    if mode != "auto":
+        return mode
+    return "max" if ("acc" in monitor or monitor.endswith("auc")) else "min"
+
+
+def _monitored_value(logs, monitor, who):
+    if monitor not in logs:
+        raise ValueError(
+            f"{who} monitors {monitor!r}, which fit did not log. Available: {', '.join(logs)}. "
+            "(val_ values need validation_split or validation_data.)"
+        )
+    return logs[monitor]
+
+
+class EarlyStopping(Callback):
+    """Stops training when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+
+    With ``restore_best_weights=True`` the model gets back the weights of its best epoch when it
+    stops.
+    """
+
+    def __init__(
+        self,
+        monitor="val_loss",
+        min_delta=0.0,
+        patience=0,
+        verbose=0,
+        mode="auto",
+        baseline=None,
+        restore_best_weights=False,
+    ):
+        super().__init__()
+        self.monitor = monitor
+        self.min_delta = abs(min_delta)
+        self.patience = patience
+        self.verbose = verbose
+        self.mode = _monitor_mode(monitor, mode)
+        self.baseline = baseline
+        self.restore_best_weights = restore_best_weights
+
+    def _improves(self, value, reference):
+        if reference is None:
+            return True
+        if self.mode == "min":
+            return value < reference - self.min_delta
+        return value > reference + self.min_delta
+
+    def on_train_begin(self, logs=None):
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best = None
+        self.best_epoch = 0
+        self.best_weights = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = _monitored_value(logs or {}, self.monitor, "EarlyStopping")
+        self.wait += 1
+        if self._improves(current, self.best):
+            self.best = current
+            self.best_epoch = epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            if self.baseline is None or self._improves(current, self.baseline):
+                self.wait = 0
+                return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+            if self.restore_best_weights and self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+                if self.verbose:
+                    print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch and self.verbose:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+
+
+class LearningRateScheduler(Callback):
+    """Sets the learning rate at the start of each epoch to ``schedule(epoch, learning_rate)``."""
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        self.schedule = schedule
+        self.verbose = verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        optimizer = self.model.optimizer
+        try:
+            rate = self.schedule(epoch, optimizer.learning_rate)
+        except TypeError:  # a schedule of the epoch alone, as old Keras allowed
+            rate = self.schedule(epoch)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)) or not rate > 0:
+            raise ValueError(f"The schedule must return a positive learning rate; got {rate!r}.")
+        optimizer.learning_rate = float(rate)
+        if self.verbose:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {rate}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = self.model.optimizer.learning_rate
+
+
+class ModelCheckpoint(Callback):
+    """Saves the weights after each epoch (or only when ``monitor`` improved, with ``save_best_only``).
+
+    ``filepath`` may hold fields filled from the epoch (counting from 1) and the logs, such as
+    ``"weights.{epoch:02d}-{val_loss:.2f}.npz"``. Each file is written atomically: a crash leaves
+    the previous file or the new one, never half of one. tinynet saves weights (``.npz``) only,
+    so ``save_weights_only`` is accepted for Keras compatibility and always behaves as True.
+    """
+
+    def __init__(
+        self,
+        filepath,
+        monitor="val_loss",
+        verbose=0,
+        save_best_only=False,
+        save_weights_only=True,
+        mode="auto",
+    ):
+        super().__init__()
+        self.filepath = str(filepath)
+        self.monitor = monitor
+        self.verbose = verbose
+        self.save_best_only = save_best_only
+        self.save_weights_only = save_weights_only
+        self.mode = _monitor_mode(monitor, mode)
+        self.best = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_best_only:
+            current = _monitored_value(logs, self.monitor, "ModelCheckpoint")
+            better = self.best is None or (
+                current < self.best if self.mode == "min" else current > self.best
+            )
+            if not better:
+                return
+            if self.verbose:
+                print(f"\nEpoch {epoch + 1}: {self.monitor} improved to {current:.5f}, saving model to {path}")
+            self.best = current
+        elif self.verbose:
+            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+        self.model.save_weights(path)
+
+
+class TerminateOnNaN(Callback):
+    """Stops training as soon as a batch's loss is NaN or infinite."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            print(f"Batch {batch}: Invalid loss, terminating training")
+            self.model.stop_training = True
+
+
+__all__ = [
+    "Callback",
+    "History",
+    "EarlyStopping",
+    "LearningRateScheduler",
+    "ModelCheckpoint",
+    "TerminateOnNaN",
+]

@@ -1,0 +1,155 @@
+"""The ``Layer`` base class: what every layer has in common.
+
+A layer turns an input batch ``x`` into an output batch ``y`` (``forward``) and, given
+``dL/dy``, returns ``dL/dx`` while storing the gradients of its own weights (``backward``).
+``forward`` keeps what ``backward`` will need, so a layer must see the same batch forward and
+backward, which is how a training step uses it.
+
+Weights are created by ``build(input_shape)`` the first time the input shape is known (as in
+Keras 3's ``Dense.build``): on the host by an initializer, then moved to the backend's device once.
+Shapes include the batch as ``None``: ``(None, 784)`` is "any number of rows of 784 numbers".
+"""
+
+import re
+from collections import defaultdict
+
+import numpy as np
+
+from tinynet import backend
+
+_name_counts = defaultdict(int)
+
+
+def _unique_name(cls):
+    """``dense_1``, ``dense_2``, ``conv2d_1``...: counted per layer type within the process, like Keras 2."""
+    base = re.sub("(.)([A-Z][a-z0-9]+)", r"\1_\2", cls.__name__)
+    base = re.sub("([a-z])([A-Z])", r"\1_\2", base).lower()
+    _name_counts[base] += 1
+    return f"{base}_{_name_counts[base]}"
+
+
+class Layer:
+    """Base class of all layers.
+
+    Subclasses define ``build`` (create the weights), ``compute_output_shape``, ``forward`` and
+    ``backward``. Their weights are listed in ``params`` and, after ``backward``, the gradients of
+    the loss with respect to them in ``grads``, in the same order.
+
+    ``input_shape`` (without the batch dimension, as in Keras) lets the first layer of a model
+    say what it will receive.
+    """
+
+    def __init__(self, name=None, input_shape=None, input_dim=None, trainable=True):
+        self.name = name or _unique_name(type(self))
+        if input_dim is not None:
+            input_shape = (input_dim,)
+        self.batch_input_shape = None if input_shape is None else (None, *_as_shape(input_shape))
+        self.trainable = trainable
+        self.built = False
+        self.params = []
+        self.grads = []
+        # The first layer of a model has nobody to pass dL/dx to, so it may skip computing it.
+        self.input_gradient_needed = True
+
+    # --- shapes and weights ------------------------------------------------------------------
+
+    def build(self, input_shape):
+        """Create the weights for inputs of ``input_shape`` (batch dimension included, as None)."""
+        self.input_shape = tuple(input_shape)
+        self.output_shape = self.compute_output_shape(self.input_shape)
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        """The output shape for a given input shape; the identity unless the layer changes it."""
+        return tuple(input_shape)
+
+    def add_weight(self, shape, initializer):
+        """Create one weight array: drawn on the host as floatx, moved to the device once."""
+        weight = backend.asarray(initializer(shape))
+        self.params.append(weight)
+        self.grads.append(None)
+        return weight
+
+    @property
+    def weights(self):
+        """The layer's weight arrays (on the backend's device)."""
+        return list(self.params)
+
+    def count_params(self):
+        """The number of numbers in the layer's weights."""
+        return sum(int(np.prod(p.shape)) for p in self.params)
+
+    def get_weights(self):
+        """The weights as a list of NumPy arrays (copies), on every backend."""
+        return [backend.to_numpy(p).copy() for p in self.params]
+
+    def set_weights(self, weights):
+        """Replace the weights' values with ``weights`` (a list of arrays of the same shapes).
+
+        Everything is checked before anything changes; the values are copied into the existing
+        arrays, so an optimizer's references to them stay valid.
+        """
+        weights = list(weights)
+        if len(weights) != len(self.params):
+            raise ValueError(
+                f"Layer {self.name!r} expects {len(self.params)} weight arrays "
+                f"({', '.join(str(tuple(p.shape)) for p in self.params) or 'none'}); "
+                f"got {len(weights)}."
+            )
+        arrays = [np.asarray(w) for w in weights]
+        for param, array in zip(self.params, arrays):
+            if tuple(array.shape) != tuple(param.shape):
+                raise ValueError(
+                    f"Layer {self.name!r} weight shape mismatch: expected {tuple(param.shape)}, "
+                    f"got {tuple(array.shape)}."
+                )
+            if not np.issubdtype(array.dtype, np.number) or not np.all(np.isfinite(array)):
+                raise ValueError(f"Layer {self.name!r}: weights must be finite numbers.")
+        for param, array in zip(self.params, arrays):
+            param[...] = backend.asarray(array, dtype=backend.dtype_name(param))
+
+    # --- computing -------------------------------------------------------------------------------
+
+    def forward(self, x, training=False):
+        """Compute the layer's output for the batch ``x`` (``training`` switches e.g. dropout on)."""
+        raise NotImplementedError
+
+    def backward(self, grad_output):
+        """Given ``dL/dy`` for the last ``forward``, fill ``grads`` and return ``dL/dx``."""
+        raise NotImplementedError
+
+    def __call__(self, x):
+        """Apply the layer to a NumPy batch, in inference mode, and return a NumPy array."""
+        x = backend.asarray(x)
+        if not self.built:
+            self.build((None, *x.shape[1:]))
+        return backend.to_numpy(self.forward(x, training=False))
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name!r}>"
+
+
+def _as_shape(shape):
+    """A shape given as an int or a sequence of ints, checked and returned as a tuple."""
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise TypeError(f"input_shape must be a tuple of positive integers; got {shape!r}.") from None
+    if not shape or not all(
+        isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0 for d in shape
+    ):
+        raise ValueError(
+            f"input_shape must be a tuple of positive integers, such as (784,); got {shape!r}."
+        )
+    return tuple(int(d) for d in shape)
+
+
+def check_positive_int(name, value):
+    """Raise a clear error unless ``value`` is a positive integer (``units``, ``filters``...)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be a positive integer; got {value!r} of type {type(value).__name__}.")
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive integer; got {value}.")
+    return int(value)

@@ -1,0 +1,226 @@
+"""Loss functions: one number that says how far the predictions are from the truth.
+
+Every loss averages a per-sample loss over the batch of ``n`` samples, as Keras does, and gives
+its gradient with respect to the predictions ``p`` (``gradient``), which is where backpropagation
+starts. Losses that end a network whose last activation undoes their logarithm also give the
+gradient with respect to that layer's weighted sum ``z`` (``gradient_wrt_logits``): it is simpler,
+faster and exact (derived in each class).
+"""
+
+from tinynet import backend
+from tinynet.utils.lookup import lookup
+
+
+class Loss:
+    """Base class. ``value(y_true, y_pred)`` is the mean loss; ``gradient`` is dL/dy_pred.
+
+    ``fused_activation`` names the activation (``"softmax"`` or ``"sigmoid"``) whose output this
+    loss can differentiate straight through with ``gradient_wrt_logits``.
+    """
+
+    name = None
+    fused_activation = None
+
+    def __call__(self, y_true, y_pred):
+        return self.value(y_true, y_pred)
+
+    def value(self, y_true, y_pred):
+        raise NotImplementedError
+
+    def gradient(self, y_true, y_pred):
+        raise NotImplementedError
+
+    def gradient_wrt_logits(self, y_true, y_pred):
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class CategoricalCrossentropy(Loss):
+    """``L = -(1/n) sum_samples sum_i y_i * log(p_i)`` for one-hot ``y`` and probabilities ``p``.
+
+    As in Keras, each row of ``p`` is first divided by its sum ``S`` (a no-op after softmax) and
+    then clipped to ``[eps, 1 - eps]`` with ``eps = 1e-7`` so that ``log(0)`` cannot happen.
+    """
+
+    name = "categorical_crossentropy"
+    fused_activation = "softmax"
+
+    def _normalised(self, y_pred):
+        xp = backend.namespace()
+        q = y_pred / xp.sum(y_pred, axis=-1, keepdims=True)
+        eps = backend.epsilon()
+        return q, xp.clip(q, eps, 1.0 - eps)
+
+    def value(self, y_true, y_pred):
+        xp = backend.namespace()
+        _, r = self._normalised(y_pred)
+        return -xp.sum(y_true * xp.log(r)) / y_pred.shape[0]
+
+    def gradient(self, y_true, y_pred):
+        # With q = p / S and r = clip(q): dL/dq_i = -y_i / (n r_i) where q is inside the clip range
+        # (0 outside it). Through the division, dq_i/dp_j = (delta_ij - q_i) / S, so
+        # dL/dp_j = (dL/dq_j - sum_i dL/dq_i * q_i) / S.
+        xp = backend.namespace()
+        eps = backend.epsilon()
+        q, r = self._normalised(y_pred)
+        inside = (q > eps) & (q < 1.0 - eps)
+        grad_q = xp.where(inside, -y_true / (r * y_pred.shape[0]), xp.zeros_like(q))
+        total = xp.sum(y_pred, axis=-1, keepdims=True)
+        return (grad_q - xp.sum(grad_q * q, axis=-1, keepdims=True)) / total
+
+    def gradient_wrt_logits(self, y_true, y_pred):
+        # With p = softmax(z) and rows of y summing to 1:
+        # dL/dz_j = sum_i dL/dp_i * dp_i/dz_j = sum_i (-y_i / (n p_i)) * p_i (delta_ij - p_j)
+        #         = (-y_j + p_j * sum_i y_i) / n = (p_j - y_j) / n.
+        # This is what Keras computes too (TensorFlow's softmax_cross_entropy_with_logits).
+        return (y_pred - y_true) / y_pred.shape[0]
+
+
+class SparseCategoricalCrossentropy(Loss):
+    """Categorical cross-entropy with integer labels: ``L = -(1/n) sum_samples log(p[label])``.
+
+    ``y_true`` holds class indices (shape ``(n,)`` or ``(n, 1)``) instead of one-hot rows.
+    """
+
+    name = "sparse_categorical_crossentropy"
+    fused_activation = "softmax"
+
+    def _one_hot(self, y_true, y_pred):
+        xp = backend.namespace()
+        labels = xp.reshape(y_true, (-1, 1))
+        classes = xp.reshape(xp.arange(y_pred.shape[-1], device=backend.device()), (1, -1))
+        return xp.astype(labels == xp.astype(classes, labels.dtype), y_pred.dtype)
+
+    def value(self, y_true, y_pred):
+        return CategoricalCrossentropy().value(self._one_hot(y_true, y_pred), y_pred)
+
+    def gradient(self, y_true, y_pred):
+        return CategoricalCrossentropy().gradient(self._one_hot(y_true, y_pred), y_pred)
+
+    def gradient_wrt_logits(self, y_true, y_pred):
+        return (y_pred - self._one_hot(y_true, y_pred)) / y_pred.shape[0]
+
+
+class BinaryCrossentropy(Loss):
+    """``L = -(1/(n k)) sum [y log p + (1 - y) log(1 - p)]`` over ``n`` samples of ``k`` outputs.
+
+    ``p`` is clipped to ``[eps, 1 - eps]`` like Keras.
+    """
+
+    name = "binary_crossentropy"
+    fused_activation = "sigmoid"
+
+    def value(self, y_true, y_pred):
+        xp = backend.namespace()
+        eps = backend.epsilon()
+        p = xp.clip(y_pred, eps, 1.0 - eps)
+        return -xp.mean(y_true * xp.log(p) + (1.0 - y_true) * xp.log(1.0 - p))
+
+    def gradient(self, y_true, y_pred):
+        # dL/dp = (1/(n k)) * (-y/p + (1 - y)/(1 - p)) = (p - y) / (n k p (1 - p)), 0 where clipped.
+        xp = backend.namespace()
+        eps = backend.epsilon()
+        p = xp.clip(y_pred, eps, 1.0 - eps)
+        inside = (y_pred > eps) & (y_pred < 1.0 - eps)
+        grad = (p - y_true) / (p * (1.0 - p) * _size(y_pred))
+        return xp.where(inside, grad, xp.zeros_like(grad))
+
+    def gradient_wrt_logits(self, y_true, y_pred):
+        # With p = sigmoid(z), dp/dz = p (1 - p) cancels the denominator above: (p - y) / (n k).
+        return (y_pred - y_true) / _size(y_pred)
+
+
+class MeanSquaredError(Loss):
+    """``L = (1/(n k)) sum (p - y)^2``."""
+
+    name = "mean_squared_error"
+
+    def value(self, y_true, y_pred):
+        xp = backend.namespace()
+        diff = y_pred - y_true
+        return xp.mean(diff * diff)
+
+    def gradient(self, y_true, y_pred):
+        # dL/dp = 2 (p - y) / (n k)
+        return 2.0 * (y_pred - y_true) / _size(y_pred)
+
+
+class MeanAbsoluteError(Loss):
+    """``L = (1/(n k)) sum |p - y|``."""
+
+    name = "mean_absolute_error"
+
+    def value(self, y_true, y_pred):
+        xp = backend.namespace()
+        return xp.mean(xp.abs(y_pred - y_true))
+
+    def gradient(self, y_true, y_pred):
+        # dL/dp = sign(p - y) / (n k), taking 0 where p == y.
+        return backend.namespace().sign(y_pred - y_true) / _size(y_pred)
+
+
+def _size(array):
+    """The number of elements, as a float (the ``n k`` the mean divides by)."""
+    count = 1
+    for length in array.shape:
+        count *= length
+    return float(count)
+
+
+_LOSSES = {
+    cls.name: cls
+    for cls in (
+        CategoricalCrossentropy,
+        SparseCategoricalCrossentropy,
+        BinaryCrossentropy,
+        MeanSquaredError,
+        MeanAbsoluteError,
+    )
+}
+_LOSSES["mse"] = MeanSquaredError
+_LOSSES["mae"] = MeanAbsoluteError
+
+
+def get(identifier):
+    """A loss object from a name such as ``"categorical_crossentropy"`` or ``"mse"``, or an object."""
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
+    if callable(identifier) and getattr(identifier, "__name__", None) in _LOSSES:
+        return _LOSSES[identifier.__name__]()
+    return lookup("loss", identifier, _LOSSES)()
+
+
+# Keras's function forms: per-batch mean loss of arrays of the active backend.
+
+
+def categorical_crossentropy(y_true, y_pred):
+    """Mean categorical cross-entropy (see :class:`CategoricalCrossentropy`)."""
+    return CategoricalCrossentropy().value(y_true, y_pred)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred):
+    """Mean sparse categorical cross-entropy (see :class:`SparseCategoricalCrossentropy`)."""
+    return SparseCategoricalCrossentropy().value(y_true, y_pred)
+
+
+def binary_crossentropy(y_true, y_pred):
+    """Mean binary cross-entropy (see :class:`BinaryCrossentropy`)."""
+    return BinaryCrossentropy().value(y_true, y_pred)
+
+
+def mean_squared_error(y_true, y_pred):
+    """Mean squared error (see :class:`MeanSquaredError`)."""
+    return MeanSquaredError().value(y_true, y_pred)
+
+
+def mean_absolute_error(y_true, y_pred):
+    """Mean absolute error (see :class:`MeanAbsoluteError`)."""
+    return MeanAbsoluteError().value(y_true, y_pred)
+
+
+mse = mean_squared_error
+mae = mean_absolute_error

@@ -1,0 +1,82 @@
+"""Metrics: numbers reported during training that are not optimised, such as accuracy.
+
+A metric is a function ``metric(y_true, y_pred)`` returning the batch mean as a 0-d array of the
+active backend; ``fit`` averages it over the epoch, weighting each batch by its size.
+
+``"accuracy"`` (or ``"acc"``) means different things for different losses, and Keras picks for
+you: the share of rows whose largest prediction is at the one-hot label (categorical), at the
+integer label (sparse), or whose prediction rounds to the 0/1 target (binary). :func:`get` makes
+the same choice from the compiled loss.
+"""
+
+from tinynet import backend
+from tinynet.utils.lookup import lookup
+
+
+def categorical_accuracy(y_true, y_pred):
+    """Share of samples with ``argmax(y_pred) == argmax(y_true)``."""
+    xp = backend.namespace()
+    hits = xp.argmax(y_pred, axis=-1) == xp.argmax(y_true, axis=-1)
+    return xp.mean(xp.astype(hits, y_pred.dtype))
+
+
+def sparse_categorical_accuracy(y_true, y_pred):
+    """Share of samples with ``argmax(y_pred) == y_true`` (integer labels)."""
+    xp = backend.namespace()
+    labels = xp.reshape(y_true, (-1,))
+    hits = xp.astype(xp.argmax(y_pred, axis=-1), labels.dtype) == labels
+    return xp.mean(xp.astype(hits, y_pred.dtype))
+
+
+def binary_accuracy(y_true, y_pred, threshold=0.5):
+    """Share of outputs where ``(y_pred > threshold) == y_true``."""
+    xp = backend.namespace()
+    hits = xp.astype(y_pred > threshold, y_pred.dtype) == y_true
+    return xp.mean(xp.astype(hits, y_pred.dtype))
+
+
+def mean_squared_error(y_true, y_pred):
+    """Mean of ``(y_pred - y_true)^2``."""
+    diff = y_pred - y_true
+    return backend.namespace().mean(diff * diff)
+
+
+def mean_absolute_error(y_true, y_pred):
+    """Mean of ``|y_pred - y_true|``."""
+    xp = backend.namespace()
+    return xp.mean(xp.abs(y_pred - y_true))
+
+
+_METRICS = {
+    "categorical_accuracy": categorical_accuracy,
+    "sparse_categorical_accuracy": sparse_categorical_accuracy,
+    "binary_accuracy": binary_accuracy,
+    "mean_squared_error": mean_squared_error,
+    "mse": mean_squared_error,
+    "mean_absolute_error": mean_absolute_error,
+    "mae": mean_absolute_error,
+    "accuracy": None,  # chosen from the loss, below
+    "acc": None,
+}
+
+_ACCURACY_FOR_LOSS = {
+    "categorical_crossentropy": categorical_accuracy,
+    "sparse_categorical_crossentropy": sparse_categorical_accuracy,
+    "binary_crossentropy": binary_accuracy,
+}
+
+
+def get(identifier, loss=None):
+    """The metric function for ``identifier`` (a name or a function), given the compiled ``loss``.
+
+    Returns ``(name, function)``; the name is the key ``History`` and the progress bar use, the one
+    the user wrote (``"accuracy"`` stays ``"accuracy"``, ``"acc"`` stays ``"acc"``).
+    """
+    if callable(identifier):
+        return identifier.__name__, identifier
+    function = lookup("metric", identifier, _METRICS)
+    if function is None:
+        loss_name = getattr(loss, "name", None)
+        # For a regression loss Keras also falls back to categorical accuracy.
+        function = _ACCURACY_FOR_LOSS.get(loss_name, categorical_accuracy)
+    return identifier, function

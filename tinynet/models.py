@@ -1,0 +1,563 @@
+"""``Sequential``: a stack of layers, and the training loop that teaches it.
+
+One batch through ``fit`` (``_train_step``):
+
+1. forward: each layer turns the batch into its output, the last one gives the predictions ``p``;
+2. loss: how far ``p`` is from the targets ``y`` (one number, the batch mean);
+3. backward: ``dL/dp`` (or, for softmax + cross-entropy, directly ``dL/dz = (p - y) / n``) goes
+   back through the layers in reverse; each stores the gradients of its weights;
+4. update: the optimizer moves every weight against its gradient.
+
+``fit`` repeats this over the shuffled training set once per epoch, reporting the running means
+of the loss and metrics in a Keras progress bar.
+"""
+
+import contextlib
+import os
+import signal
+import sys
+import warnings
+
+import numpy as np
+
+from tinynet import backend, losses, optimizers
+from tinynet import metrics as metrics_module
+from tinynet.callbacks import Callback, History
+from tinynet.layers.base import Layer, _unique_name
+from tinynet.random import generator
+from tinynet.utils import validation
+from tinynet.utils.files import save_npz_atomic
+from tinynet.utils.progbar import Progbar
+
+# predict/evaluate split their input only to bound memory: the result does not depend on the
+# chunk size. Keras's default of 32 makes predict 50x slower than it needs to be on MNIST; 1024
+# rows keep even the book's CNN below a few hundred MB of intermediate arrays.
+INFERENCE_BATCH_SIZE = 1024
+
+
+class Sequential:
+    """A linear stack of layers, with Keras's ``compile``/``fit``/``evaluate``/``predict``."""
+
+    def __init__(self, layers=None, name=None):
+        self.name = name or _unique_name(type(self))
+        self._layers = []
+        self.optimizer = None
+        self.loss = None
+        self.metrics = []
+        self.stop_training = False
+        self.history = None
+        for layer in layers or []:
+            self.add(layer)
+
+    # --- building ------------------------------------------------------------------------------
+
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    @property
+    def built(self):
+        return bool(self._layers) and all(layer.built for layer in self._layers)
+
+    def add(self, layer):
+        """Put ``layer`` on top of the stack (building it at once if the input shape is known)."""
+        if not isinstance(layer, Layer):
+            raise TypeError(
+                f"Sequential.add expects a tinynet layer such as Dense(10); got {layer!r} "
+                f"of type {type(layer).__name__}."
+            )
+        if any(existing is layer for existing in self._layers):
+            raise ValueError(f"Layer {layer.name!r} is already in this model.")
+        if self._layers and layer.batch_input_shape is not None:
+            warnings.warn(f"input_shape is only used on a model's first layer; {layer.name!r} ignores it.")
+        self._layers.append(layer)
+        if len(self._layers) == 1:
+            layer.input_gradient_needed = False
+            if layer.batch_input_shape is not None:
+                self.build(layer.batch_input_shape)
+        elif self._layers[-2].built:
+            layer.build(self._layers[-2].output_shape)
+
+    def build(self, input_shape):
+        """Create every layer's weights for inputs of ``input_shape`` (with the batch as None)."""
+        if not self._layers:
+            raise ValueError("The model has no layers: add some with model.add(...) first.")
+        shape = tuple(input_shape)
+        for layer in self._layers:
+            if not layer.built:
+                layer.build(shape)
+            shape = layer.output_shape
+
+    @property
+    def input_shape(self):
+        return self._layers[0].input_shape
+
+    @property
+    def output_shape(self):
+        return self._layers[-1].output_shape
+
+    @property
+    def _params(self):
+        return [p for layer in self._layers for p in layer.params]
+
+    def _grads(self):
+        return [g for layer in self._layers for g in layer.grads]
+
+    def _check_built(self, action):
+        if not self.built:
+            raise ValueError(
+                f"The model must be built before {action}: give the first layer an input_shape, "
+                "e.g. Dense(10, input_shape=(784,)), or call fit first."
+            )
+
+    # --- the summary ---------------------------------------------------------------------------
+
+    def count_params(self):
+        """The total number of weights in the model."""
+        self._check_built("counting its parameters")
+        return sum(layer.count_params() for layer in self._layers)
+
+    def summary(self, line_length=65, positions=(0.45, 0.85, 1.0), print_fn=None):
+        """Print the table of layers, output shapes and parameter counts, in Keras 2's format.
+
+        ``print_fn`` receives each line (default: ``print``), so a caller can capture the table.
+        """
+        self._check_built("summary() can show its shapes")
+        print_fn = print_fn or print
+        stops = [int(line_length * p) if p <= 1 else int(p) for p in positions]
+
+        def row(fields):
+            line = ""
+            for field, stop in zip(fields, stops):
+                line = (line[:-1] + " " if line else line) + str(field)
+                line = line[:stop].ljust(stop)
+            print_fn(line)
+
+        print_fn("_" * line_length)
+        row(["Layer (type)", "Output Shape", "Param #"])
+        print_fn("=" * line_length)
+        for index, layer in enumerate(self._layers):
+            shape = "(" + ", ".join(str(d) for d in layer.output_shape) + ")"
+            row([f"{layer.name} ({type(layer).__name__})", shape, layer.count_params()])
+            print_fn(("=" if index == len(self._layers) - 1 else "_") * line_length)
+        total = self.count_params()
+        trainable = sum(layer.count_params() for layer in self._layers if layer.trainable)
+        print_fn(f"Total params: {total:,}")
+        print_fn(f"Trainable params: {trainable:,}")
+        print_fn(f"Non-trainable params: {total - trainable:,}")
+        print_fn("_" * line_length)
+
+    # --- compiling -----------------------------------------------------------------------------
+
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
+        """Choose the optimizer, the loss and the metrics to report (names or objects, as in Keras)."""
+        if loss is None:
+            raise ValueError("compile needs a loss, e.g. loss='categorical_crossentropy'.")
+        if metrics is not None and isinstance(metrics, str):
+            raise TypeError(f"metrics must be a list, e.g. metrics=[{metrics!r}]; got the string {metrics!r}.")
+        self.loss = losses.get(loss)
+        self.optimizer = optimizers.get(optimizer)
+        self.metrics = [metrics_module.get(m, self.loss) for m in (metrics or [])]
+        self.stop_training = False
+
+    @property
+    def metrics_names(self):
+        return ["loss"] + [name for name, _ in self.metrics]
+
+    def _check_compiled(self, action):
+        if self.loss is None:
+            raise ValueError(
+                f"You must compile the model before {action}: "
+                "model.compile(loss='categorical_crossentropy', optimizer='sgd', metrics=['accuracy'])."
+            )
+
+    def _fused_loss(self):
+        """True when the last layer's activation and the loss differentiate together (p - y)."""
+        activation = getattr(self._layers[-1], "activation", None)
+        return activation is not None and activation.name == self.loss.fused_activation
+
+    # --- one batch -----------------------------------------------------------------------------
+
+    def _forward(self, x, training):
+        for layer in self._layers:
+            x = layer.forward(x, training=training)
+        return x
+
+    def _backward(self, y, y_pred):
+        """Backpropagate the loss of the last forward pass, filling every layer's ``grads``."""
+        layers = self._layers
+        if self._fused_loss():
+            grad = layers[-1].backward_from_logits(self.loss.gradient_wrt_logits(y, y_pred))
+            layers = layers[:-1]
+        else:
+            grad = self.loss.gradient(y, y_pred)
+        for layer in reversed(layers):
+            grad = layer.backward(grad)
+
+    def _train_step(self, x, y):
+        """Forward, backward and update on one batch; returns the batch's loss and metrics."""
+        y_pred = self._forward(x, training=True)
+        self._backward(y, y_pred)
+        self.optimizer.apply(self._params, self._grads())
+        return self._batch_values(y, y_pred)
+
+    def _batch_values(self, y, y_pred):
+        """The batch's loss and metrics as 0-d device arrays (no copy to the host here)."""
+        return [self.loss.value(y, y_pred)] + [metric(y, y_pred) for _, metric in self.metrics]
+
+    # --- checking and moving data --------------------------------------------------------------
+
+    def _prepare(self, x, y=None, check_targets=True):
+        """Validate ``x`` (and ``y``) and return them as host or device arrays of the right types."""
+        x = validation.as_array("x", x)
+        if not self.built:
+            self.build((None, *x.shape[1:]))
+        validation.check_features(x, self.input_shape[1:], self.name)
+        validation.check_finite("x", x)
+        if y is None:
+            return x, None
+        y = validation.as_array("y", y)
+        validation.check_finite("y", y)
+        if check_targets:
+            validation.check_targets(x, y, self.loss, self.output_shape)
+        if y.ndim == 1 and self.loss.name != "sparse_categorical_crossentropy":
+            y = y.reshape(-1, 1)
+        return x, y
+
+    def _target_dtype(self):
+        sparse = self.loss.name == "sparse_categorical_crossentropy"
+        return "int64" if sparse else None
+
+    def _to_device(self, x, y):
+        """The one host-to-device transfer of a data set (a no-op for float32 NumPy on the CPU)."""
+        x = backend.asarray(x)
+        return x, None if y is None else backend.asarray(y, dtype=self._target_dtype())
+
+    # --- fit -----------------------------------------------------------------------------------
+
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs=1,
+        verbose=1,
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        initial_epoch=0,
+    ):
+        """Train for ``epochs`` passes over ``(x, y)`` in batches of ``batch_size`` (default 32).
+
+        ``validation_split`` holds out the *last* fraction of the samples (before shuffling, as
+        Keras documents); ``validation_data=(x_val, y_val)`` gives a validation set explicitly.
+        Either adds ``val_loss`` and ``val_<metric>`` to the logs. Returns the ``History``.
+        Ctrl-C stops training cleanly at the end of the current batch.
+        """
+        self._check_compiled("fit")
+        batch_size = validation.check_count("batch_size", 32 if batch_size is None else batch_size, 1)
+        epochs = validation.check_count("epochs", epochs, 0)
+        initial_epoch = validation.check_count("initial_epoch", initial_epoch, 0)
+        verbose = validation.check_count("verbose", verbose, 0)
+        callbacks = list(callbacks or [])
+        for callback in callbacks:
+            if not isinstance(callback, Callback):
+                raise TypeError(f"callbacks must be tinynet Callback objects; got {callback!r}.")
+        x, y = self._prepare(x, y)
+        x_val, y_val = self._validation_set(x, y, validation_split, validation_data)
+        if x_val is not None and validation_data is None:
+            x, y = x[: -len(x_val)], y[: -len(x_val)]
+
+        x, y = self._to_device(x, y)
+        if x_val is not None:
+            x_val, y_val = self._to_device(x_val, y_val)
+        history = History()
+        callbacks = [history, *callbacks]
+        self.history = history
+        params = {"batch_size": batch_size, "epochs": epochs, "steps": -(-x.shape[0] // batch_size),
+                  "samples": x.shape[0], "verbose": verbose}
+        for callback in callbacks:
+            callback.set_model(self)
+            callback.set_params(params)
+        batch_callbacks = [c for c in callbacks if c.wants_batch_hooks()]
+        history.params = params
+        if verbose and x_val is not None:
+            print(f"Train on {x.shape[0]} samples, validate on {x_val.shape[0]} samples")
+
+        self.stop_training = False
+        for callback in callbacks:
+            callback.on_train_begin({})
+        with _deferred_interrupt() as interrupted:
+            for epoch in range(initial_epoch, epochs):
+                for callback in callbacks:
+                    callback.on_epoch_begin(epoch, {})
+                if verbose:
+                    print(f"Epoch {epoch + 1}/{epochs}")
+                progbar = Progbar(x.shape[0], verbose=verbose) if verbose else None
+                logs = self._train_epoch(x, y, batch_size, shuffle, progbar, epoch, batch_callbacks, interrupted)
+                if logs is None:  # the epoch did not finish: Ctrl-C or a non-finite loss
+                    break
+                if x_val is not None:
+                    values = self._evaluate_arrays(x_val, y_val, INFERENCE_BATCH_SIZE)
+                    logs.update({"val_" + name: value for name, value in zip(self.metrics_names, values)})
+                for callback in callbacks:
+                    callback.on_epoch_end(epoch, logs)
+                if progbar is not None:  # the finished line, with the validation values, as Keras
+                    progbar.update(x.shape[0], list(logs.items()))
+                if self.stop_training:
+                    break
+        for callback in callbacks:
+            callback.on_train_end({})
+        return history
+
+    def _validation_set(self, x, y, validation_split, validation_data):
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise ValueError("validation_data must be a tuple (x_val, y_val).")
+            return self._prepare(*validation_data)
+        if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) or not (
+            0 <= validation_split < 1
+        ):
+            raise ValueError(f"validation_split must be a number in [0, 1); got {validation_split!r}.")
+        count = int(x.shape[0] * validation_split)
+        if validation_split and (count == 0 or count == x.shape[0]):
+            raise ValueError(
+                f"validation_split={validation_split} of {x.shape[0]} samples leaves "
+                f"{count} for validation and {x.shape[0] - count} for training; both need at least one."
+            )
+        return (x[x.shape[0] - count :], y[y.shape[0] - count :]) if count else (None, None)
+
+    def _train_epoch(self, x, y, batch_size, shuffle, progbar, epoch, batch_callbacks, interrupted):
+        """One pass over the training set. Returns the epoch's logs, or None if it was cut short."""
+        xp = backend.namespace()
+        count = x.shape[0]
+        order = None
+        if shuffle:
+            # One permutation per epoch, moved to the device once; each batch gathers its rows.
+            order = backend.asarray(generator().permutation(count), dtype="int64")
+        means = _RunningMeans(self.metrics_names)
+        for batch, start in enumerate(range(0, count, batch_size)):
+            stop = min(start + batch_size, count)
+            if order is None:
+                x_batch, y_batch = x[start:stop], y[start:stop]
+            else:
+                rows = order[start:stop]
+                x_batch, y_batch = xp.take(x, rows, axis=0), xp.take(y, rows, axis=0)
+            for callback in batch_callbacks:
+                callback.on_train_batch_begin(batch, {"batch": batch, "size": stop - start})
+            means.add(self._train_step(x_batch, y_batch), stop - start)
+            if batch_callbacks:
+                batch_logs = dict(zip(self.metrics_names, means.last()))
+                for callback in batch_callbacks:
+                    callback.on_train_batch_end(batch, batch_logs)
+            if progbar is not None and stop < count and progbar.due(stop):
+                progbar.update(stop, list(zip(self.metrics_names, means.means())))
+            if means.bad_batch is not None or interrupted() or (self.stop_training and batch_callbacks):
+                break
+        values = means.means()
+        if means.bad_batch is not None:
+            _report_nan(epoch, means.bad_batch)
+        elif batch + 1 < -(-count // batch_size):
+            print(f"\nTraining stopped at epoch {epoch + 1}, batch {batch + 1}.", file=sys.stderr)
+        else:
+            return dict(zip(self.metrics_names, values))
+        self.stop_training = True
+        return None
+
+    # --- evaluate and predict ------------------------------------------------------------------
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose=1):
+        """The loss (and metrics) on ``(x, y)``: a float, or a list ``[loss, metric, ...]``.
+
+        ``batch_size`` only bounds memory (default 1024 rows at a time); the result is the mean
+        over all samples whatever it is.
+        """
+        self._check_compiled("evaluate")
+        batch_size = validation.check_count("batch_size", batch_size or INFERENCE_BATCH_SIZE, 1)
+        x, y = self._prepare(x, y)
+        x, y = self._to_device(x, y)
+        values = self._evaluate_arrays(x, y, batch_size, verbose)
+        return values[0] if len(values) == 1 else values
+
+    def _evaluate_arrays(self, x, y, batch_size, verbose=0):
+        means = _RunningMeans(self.metrics_names)
+        progbar = Progbar(x.shape[0], verbose=verbose) if verbose else None
+        for start in range(0, x.shape[0], batch_size):
+            stop = min(start + batch_size, x.shape[0])
+            y_pred = self._forward(x[start:stop], training=False)
+            means.add(self._batch_values(y[start:stop], y_pred), stop - start)
+            if progbar is not None:
+                progbar.update(stop)
+        return means.means()
+
+    def predict(self, x, batch_size=None, verbose=0):
+        """The model's outputs for ``x``, as a NumPy array (one row per sample)."""
+        batch_size = validation.check_count("batch_size", batch_size or INFERENCE_BATCH_SIZE, 1)
+        x, _ = self._prepare(x)
+        x = backend.asarray(x)
+        xp = backend.namespace()
+        outputs = [self._forward(x[start : start + batch_size], training=False)
+                   for start in range(0, x.shape[0], batch_size)]
+        return backend.to_numpy(outputs[0] if len(outputs) == 1 else xp.concat(outputs, axis=0))
+
+    def train_on_batch(self, x, y):
+        """One training step on exactly this batch; returns the loss (and metrics) before the update."""
+        self._check_compiled("train_on_batch")
+        x, y = self._to_device(*self._prepare(x, y))
+        values = [backend.to_scalar(v) for v in self._train_step(x, y)]
+        return values[0] if len(values) == 1 else values
+
+    def test_on_batch(self, x, y):
+        """The loss (and metrics) on this batch, without training."""
+        self._check_compiled("test_on_batch")
+        x, y = self._to_device(*self._prepare(x, y))
+        values = [backend.to_scalar(v) for v in self._batch_values(y, self._forward(x, training=False))]
+        return values[0] if len(values) == 1 else values
+
+    def predict_on_batch(self, x):
+        """The outputs for this batch, as a NumPy array."""
+        x, _ = self._prepare(x)
+        return backend.to_numpy(self._forward(backend.asarray(x), training=False))
+
+    # --- weights -------------------------------------------------------------------------------
+
+    def get_weights(self):
+        """All weights as a list of NumPy arrays: each layer's kernel, then its bias."""
+        self._check_built("its weights exist")
+        return [w for layer in self._layers for w in layer.get_weights()]
+
+    def set_weights(self, weights):
+        """Set all weights from a list like ``get_weights()`` returns (checked before any change)."""
+        self._check_built("its weights can be set")
+        weights = list(weights)
+        expected = sum(len(layer.params) for layer in self._layers)
+        if len(weights) != expected:
+            raise ValueError(
+                f"Model {self.name!r} has {expected} weight arrays; set_weights got {len(weights)}."
+            )
+        # Check every layer's share first, so that a mistake in the last one changes nothing.
+        shares, start = [], 0
+        for layer in self._layers:
+            share = weights[start : start + len(layer.params)]
+            for param, array in zip(layer.params, share):
+                if tuple(np.shape(array)) != tuple(param.shape):
+                    raise ValueError(
+                        f"Layer {layer.name!r} weight shape mismatch: expected {tuple(param.shape)}, "
+                        f"got {tuple(np.shape(array))}."
+                    )
+            shares.append(share)
+            start += len(layer.params)
+        for layer, share in zip(self._layers, shares):
+            layer.set_weights(share)
+
+    def save_weights(self, filepath):
+        """Save all weights to an ``.npz`` file, written atomically, with each layer's name and shapes."""
+        self._check_built("its weights can be saved")
+        arrays = {}
+        for index, layer in enumerate(self._layers):
+            for number, weight in enumerate(layer.get_weights()):
+                arrays[f"{index:03d}:{layer.name}:{number}"] = weight
+        save_npz_atomic(filepath, arrays)
+
+    def load_weights(self, filepath):
+        """Load weights saved by ``save_weights``; the file must match this model's layers and shapes."""
+        self._check_built("weights can be loaded into it")
+        if not os.path.exists(filepath):
+            raise FileNotFoundError(f"No weights file at {filepath!r}.")
+        with np.load(filepath) as saved:
+            stored = {key: saved[key] for key in saved.files}
+        keys = sorted(stored)
+        expected = [
+            (index, layer, number, tuple(param.shape))
+            for index, layer in enumerate(self._layers)
+            for number, param in enumerate(layer.params)
+        ]
+        if len(keys) != len(expected):
+            raise ValueError(
+                f"{filepath!r} holds {len(keys)} weight arrays, but model {self.name!r} has "
+                f"{len(expected)}: it was saved from another architecture."
+            )
+        for key, (index, layer, number, shape) in zip(keys, expected):
+            if stored[key].shape != shape:
+                raise ValueError(
+                    f"{filepath!r} does not fit model {self.name!r}: array {key!r} has shape "
+                    f"{stored[key].shape}, but layer {layer.name!r} weight {number} has shape {shape}."
+                )
+        self.set_weights([stored[key] for key in keys])
+
+
+class _RunningMeans:
+    """Sample-weighted running means of the batch values, kept on the device until read.
+
+    Reading them (``means``) copies all pending batch values to the host at once, so a GPU is not
+    stopped to sync after every batch; ``fit`` reads them only when the progress bar redraws.
+    """
+
+    def __init__(self, names):
+        self.pending = []
+        self.sizes = []
+        self.totals = np.zeros(len(names))
+        self.count = 0
+        self.batches_folded = 0
+        self.bad_batch = None  # index of the first batch whose loss was NaN or infinite
+        self.last_values = None
+
+    def add(self, values, size):
+        self.pending.append(values)
+        self.sizes.append(size)
+
+    def _fold(self):
+        if not self.pending:
+            return
+        xp = backend.namespace()
+        host = backend.to_numpy(xp.stack([xp.stack(values) for values in self.pending]))
+        sizes = np.asarray(self.sizes, dtype=np.float64)
+        bad = np.flatnonzero(~np.isfinite(host[:, 0]))
+        if bad.size and self.bad_batch is None:
+            self.bad_batch = self.batches_folded + int(bad[0])
+        self.batches_folded += len(host)
+        self.last_values = host[-1]
+        self.totals += (host * sizes[:, None]).sum(axis=0)
+        self.count += int(sizes.sum())
+        self.pending, self.sizes = [], []
+
+    def means(self):
+        self._fold()
+        return [float(v) for v in self.totals / max(self.count, 1)]
+
+    def last(self):
+        """The values of the latest batch alone (a copy to the host: only for batch callbacks)."""
+        self._fold()
+        return [float(v) for v in self.last_values]
+
+
+def _report_nan(epoch, batch):
+    print(
+        f"\nThe loss became NaN or infinite at epoch {epoch + 1}, batch {batch + 1}: training stopped "
+        "(History keeps the finished epochs). The learning rate may be too high, or the data may "
+        "hold extreme values: try a smaller learning rate, or scale inputs to [0, 1].",
+        file=sys.stderr,
+    )
+
+
+@contextlib.contextmanager
+def _deferred_interrupt():
+    """Turn the first Ctrl-C into a flag that fit checks between batches, so training stops at a
+    batch boundary with every weight updated consistently; a second Ctrl-C interrupts at once."""
+    flag = {"set": False}
+
+    def handler(signum, frame):
+        if flag["set"]:
+            raise KeyboardInterrupt
+        flag["set"] = True
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: signals cannot be caught here
+        yield lambda: False
+        return
+    try:
+        yield lambda: flag["set"]
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,154 @@
+"""Optimizers: how the weights move once the gradients are known.
+
+``optimizer.apply(params, grads)`` updates every parameter array in place. The rules are Keras's
+(Keras 3), with ``w`` a weight, ``g = dL/dw`` its gradient, ``lr`` the learning rate and ``t`` the
+number of the step (1 for the first):
+
+SGD
+    ``w <- w - lr * g``; with momentum, a velocity ``v <- momentum * v - lr * g`` and ``w <- w + v``
+    (Nesterov: ``w <- w + momentum * v - lr * g``).
+RMSprop
+    ``s <- rho * s + (1 - rho) * g^2``;  ``w <- w - lr * g / sqrt(s + epsilon)``.
+Adam
+    ``m <- m + (1 - beta_1) * (g - m)``;  ``v <- v + (1 - beta_2) * (g^2 - v)``;
+    ``w <- w - lr_t * m / (sqrt(v) + epsilon)`` with ``lr_t = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)``,
+    the bias correction for ``m`` and ``v`` starting at zero.
+"""
+
+import math
+
+from tinynet import backend
+from tinynet.utils.lookup import lookup
+
+
+class Optimizer:
+    """Base class. Subclasses define ``build_slots`` (per-weight state) and ``update``."""
+
+    name = None
+
+    def __init__(self, learning_rate):
+        _check_positive("learning_rate", learning_rate)
+        self.learning_rate = float(learning_rate)
+        self.iterations = 0
+        self.slots = None
+
+    @property
+    def lr(self):
+        """Keras 2's name for ``learning_rate``."""
+        return self.learning_rate
+
+    @lr.setter
+    def lr(self, value):
+        self.learning_rate = value
+
+    def apply(self, params, grads):
+        """One step: update each array in ``params`` in place from the matching array in ``grads``."""
+        if self.slots is None:
+            xp = backend.namespace()
+            self.slots = [self.build_slots(p, xp) for p in params]
+        self.iterations += 1
+        for param, grad, slots in zip(params, grads, self.slots):
+            self.update(param, grad, slots)
+
+    def build_slots(self, param, xp):
+        """The state this optimizer keeps for one weight array (a list of arrays like it)."""
+        return []
+
+    def update(self, param, grad, slots):
+        raise NotImplementedError
+
+    def get_state(self):
+        """Everything ``apply`` depends on, to restore after a failed step."""
+        xp = backend.namespace()
+        copies = None if self.slots is None else [[xp.asarray(s, copy=True) for s in slot] for slot in self.slots]
+        return self.iterations, copies
+
+    def set_state(self, state):
+        self.iterations, self.slots = state
+
+    def __repr__(self):
+        return f"{type(self).__name__}(learning_rate={self.learning_rate})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with (Nesterov) momentum."""
+
+    name = "sgd"
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
+        super().__init__(learning_rate)
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"momentum must be between 0 and 1; got {momentum!r}.")
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+
+    def build_slots(self, param, xp):
+        return [xp.zeros_like(param)] if self.momentum else []
+
+    def update(self, param, grad, slots):
+        if not self.momentum:
+            param -= self.learning_rate * grad
+            return
+        (velocity,) = slots
+        velocity *= self.momentum
+        velocity -= self.learning_rate * grad
+        if self.nesterov:
+            param += self.momentum * velocity - self.learning_rate * grad
+        else:
+            param += velocity
+
+
+class RMSprop(Optimizer):
+    """Divides each step by a running root-mean-square of recent gradients."""
+
+    name = "rmsprop"
+
+    def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7):
+        super().__init__(learning_rate)
+        self.rho = float(rho)
+        self.epsilon = float(epsilon)
+
+    def build_slots(self, param, xp):
+        return [xp.zeros_like(param)]
+
+    def update(self, param, grad, slots):
+        (mean_square,) = slots
+        mean_square *= self.rho
+        mean_square += (1.0 - self.rho) * (grad * grad)
+        param -= self.learning_rate * grad / backend.namespace().sqrt(mean_square + self.epsilon)
+
+
+class Adam(Optimizer):
+    """Momentum (``m``) and RMSprop (``v``) together, both bias-corrected."""
+
+    name = "adam"
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        super().__init__(learning_rate)
+        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+
+    def build_slots(self, param, xp):
+        return [xp.zeros_like(param), xp.zeros_like(param)]
+
+    def update(self, param, grad, slots):
+        m, v = slots
+        t = self.iterations
+        step = self.learning_rate * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
+        m += (1.0 - self.beta_1) * (grad - m)
+        v += (1.0 - self.beta_2) * (grad * grad - v)
+        param -= step * m / (backend.namespace().sqrt(v) + self.epsilon)
+
+
+def _check_positive(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{name} must be a positive number; got {value!r}.")
+
+
+_OPTIMIZERS = {cls.name: cls for cls in (SGD, RMSprop, Adam)}
+
+
+def get(identifier):
+    """An optimizer from a name (``"sgd"``, ``"rmsprop"``, ``"adam"``, with Keras's defaults) or an object."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    return lookup("optimizer", identifier, _OPTIMIZERS)()

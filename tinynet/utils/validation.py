@@ -1,0 +1,106 @@
+"""Checks of what a user hands to a model, each failing with a message that says what was expected
+and what was given, before anything changes. Learners make every one of these mistakes.
+"""
+
+import numpy as np
+
+from tinynet import backend
+
+
+def check_count(name, value, minimum):
+    """``value`` must be an integer >= ``minimum`` (``epochs``, ``batch_size``...)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer; got {value!r} of type {type(value).__name__}.")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value}.")
+    return int(value)
+
+
+def as_array(name, values):
+    """``values`` as an array (host NumPy, or the active backend's device array as given)."""
+    if values is None:
+        raise ValueError(f"{name} is missing: pass an array.")
+    if not (isinstance(values, np.ndarray) or backend.is_backend_array(values)):
+        try:
+            values = np.asarray(values)
+        except (ValueError, TypeError) as error:
+            raise TypeError(f"{name} must be an array of numbers; could not convert it: {error}") from None
+    if isinstance(values, np.ndarray) and (values.dtype.kind not in "biuf"):
+        raise TypeError(
+            f"{name} must hold numbers; got an array of dtype {values.dtype} "
+            "(text or mixed objects?). Convert it, e.g. x.astype('float32')."
+        )
+    if values.ndim == 0 or values.shape[0] == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(values.shape)}): it needs at least one sample.")
+    return values
+
+
+def check_finite(name, values):
+    """No NaN or infinity in ``values`` (one pass over the data, on the device where it lives)."""
+    if isinstance(values, np.ndarray):
+        if values.dtype.kind == "f" and not np.isfinite(values).all():
+            bad = int(np.argwhere(~np.isfinite(values))[0][0])
+            raise ValueError(
+                f"{name} contains NaN or infinite values (the first in sample {bad}). "
+                "Clean or impute the data before training."
+            )
+        return
+    xp = backend.namespace()
+    if not bool(xp.all(xp.isfinite(values))):
+        raise ValueError(f"{name} contains NaN or infinite values. Clean the data before training.")
+
+
+def check_features(x, input_shape, model_name):
+    """``x`` must be a batch of samples of ``input_shape`` (the model's shape without the batch)."""
+    sample_shape = tuple(x.shape[1:])
+    if sample_shape == tuple(input_shape):
+        return
+    expected = f"(n, {', '.join(map(str, input_shape))})"
+    message = (
+        f"Model {model_name!r} expects input of shape {expected}: samples of shape "
+        f"{tuple(input_shape)}; got an array of shape {tuple(x.shape)}."
+    )
+    if int(np.prod(sample_shape)) == int(np.prod(input_shape)):
+        message += f" Reshape it first: x.reshape({x.shape[0]}, {', '.join(map(str, input_shape))})."
+    elif len(sample_shape) == len(input_shape):
+        message += (
+            f" Each sample has {sample_shape[-1]} features where the model expects {input_shape[-1]}."
+        )
+    raise ValueError(message)
+
+
+def check_targets(x, y, loss, output_shape):
+    """``y`` must suit the loss and the model's output: one-hot rows, or integer labels for sparse."""
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(
+            f"x and y must have the same number of samples; got {x.shape[0]} in x and {y.shape[0]} in y."
+        )
+    classes = output_shape[-1]
+    if loss.name == "sparse_categorical_crossentropy":
+        if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
+            raise ValueError(
+                f"sparse_categorical_crossentropy expects integer labels of shape (n,); got y of shape "
+                f"{tuple(y.shape)}. For one-hot rows use loss='categorical_crossentropy'."
+            )
+        labels = backend.to_numpy(y) if not isinstance(y, np.ndarray) else y
+        if (labels != np.round(labels)).any() or labels.min() < 0 or labels.max() >= classes:
+            raise ValueError(
+                f"sparse_categorical_crossentropy expects integer labels 0..{classes - 1} (the model "
+                f"has {classes} outputs); got values from {labels.min()} to {labels.max()}."
+            )
+        return
+    if y.ndim == 1 and loss.name == "categorical_crossentropy":
+        raise ValueError(
+            f"categorical_crossentropy expects one-hot targets of shape (n, {classes}); got integer "
+            f"labels of shape {tuple(y.shape)}. Convert them with "
+            f"tinynet.utils.to_categorical(y, num_classes={classes}), or use "
+            "loss='sparse_categorical_crossentropy'."
+        )
+    if y.ndim == 1 and classes == 1:
+        return  # a column of 0/1 targets for a single output, reshaped by the caller
+    if tuple(y.shape[1:]) != tuple(output_shape[1:]):
+        raise ValueError(
+            f"The model's output has shape {tuple(output_shape)} ({classes} values per sample), "
+            f"but y has shape {tuple(y.shape)}. Check the number of classes in the last layer "
+            "and in to_categorical(y, num_classes=...)."
+        )
