@@ -197,7 +197,7 @@ def asarray(values, dtype=None):
     """
     xp = namespace()
     dtype = getattr(xp, dtype or floatx())
-    if _state["name"] == "array_api_strict" and not isinstance(values, xp.Array):
+    if _state["name"] == "array_api_strict" and not is_backend_array(values):
         values = np.asarray(values)  # array_api_strict only accepts its own arrays or NumPy ones
     return xp.asarray(values, dtype=dtype, device=_state["device"])
 
@@ -230,11 +230,8 @@ def to_scalar(array):
 
 def is_backend_array(value):
     """True when ``value`` is an array of the active backend (not a host NumPy array on a GPU)."""
-    xp = namespace()
-    if xp is np:
-        return isinstance(value, np.ndarray)
-    array_type = getattr(xp, "ndarray", None) or getattr(xp, "Array")
-    return isinstance(value, array_type)
+    array_namespace = getattr(value, "__array_namespace__", None)
+    return array_namespace is not None and array_namespace() is namespace()
 
 
 # --- random numbers on the device ---------------------------------------------------------------

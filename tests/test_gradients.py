@@ -1,0 +1,204 @@
+"""Every backward pass against float64 central differences.
+
+Each check builds a scalar function of one array, ``L(a) = sum(w * f(a))`` with fixed random ``w``
+(so every output element matters with a different weight), and compares the analytic gradient
+the engine computes with ``numerical_gradient``. They run on NumPy and on array_api_strict.
+"""
+
+import numpy as np
+import pytest
+
+from conftest import assert_gradients_close, numerical_gradient
+from tinynet import activations, backend, losses
+from tinynet.layers import Activation, Dense, Dropout, Flatten
+from tinynet.models import Sequential
+from tinynet.utils import set_random_seed
+
+rng = np.random.default_rng(1234)
+
+
+def as_numpy(array):
+    return backend.to_numpy(array).astype(np.float64)
+
+
+@pytest.mark.parametrize("name", ["linear", "sigmoid", "tanh", "relu", "softmax"])
+def test_activation_gradients(float64_backend, name):
+    z = rng.normal(size=(4, 5)) * 3
+    if name == "relu":  # keep clear of the kink at 0, where the derivative is undefined
+        z[np.abs(z) < 1e-3] = 0.5
+    w = rng.normal(size=(4, 5))
+
+    def loss(z_values):
+        return float(np.sum(w * as_numpy(activations.get(name).forward(backend.asarray(z_values)))))
+
+    activation = activations.get(name)
+    activation.forward(backend.asarray(z))
+    analytic = as_numpy(activation.backward(backend.asarray(w)))
+    assert_gradients_close(analytic, numerical_gradient(loss, z.copy()))
+
+
+def _targets(name, shape):
+    if name == "categorical_crossentropy":
+        return np.eye(shape[1])[rng.integers(0, shape[1], shape[0])]
+    if name == "sparse_categorical_crossentropy":
+        return rng.integers(0, shape[1], shape[0]).astype(np.int64)
+    if name == "binary_crossentropy":
+        return rng.integers(0, 2, shape).astype(np.float64)
+    return rng.normal(size=shape)
+
+
+def _y_true(name, y):
+    dtype = "int64" if name == "sparse_categorical_crossentropy" else None
+    return backend.asarray(y, dtype=dtype)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "categorical_crossentropy",
+        "sparse_categorical_crossentropy",
+        "binary_crossentropy",
+        "mean_squared_error",
+        "mean_absolute_error",
+    ],
+)
+def test_loss_gradients(float64_backend, name):
+    shape = (6, 4)
+    # Predictions strictly inside (0, 1) and away from the clip bounds, as activations produce.
+    p = rng.uniform(0.05, 0.95, size=shape)
+    y = _targets(name, shape)
+    loss = losses.get(name)
+
+    def value(p_values):
+        return float(as_numpy(loss.value(_y_true(name, y), backend.asarray(p_values))))
+
+    analytic = as_numpy(loss.gradient(_y_true(name, y), backend.asarray(p)))
+    assert_gradients_close(analytic, numerical_gradient(value, p.copy()))
+
+
+def test_categorical_crossentropy_gradient_with_unnormalised_rows(float64_backend):
+    # Keras divides each row by its sum before the logarithm; the gradient must follow.
+    p = rng.uniform(0.05, 0.6, size=(5, 3))
+    y = np.eye(3)[[0, 2, 1, 1, 0]]
+    loss = losses.CategoricalCrossentropy()
+
+    def value(p_values):
+        return float(as_numpy(loss.value(backend.asarray(y), backend.asarray(p_values))))
+
+    analytic = as_numpy(loss.gradient(backend.asarray(y), backend.asarray(p)))
+    assert_gradients_close(analytic, numerical_gradient(value, p.copy()))
+
+
+@pytest.mark.parametrize(
+    "loss_name, activation_name",
+    [
+        ("categorical_crossentropy", "softmax"),
+        ("sparse_categorical_crossentropy", "softmax"),
+        ("binary_crossentropy", "sigmoid"),
+    ],
+)
+def test_fused_gradient_equals_the_chain_rule(float64_backend, loss_name, activation_name):
+    """dL/dz from the fused formula equals the numerical derivative of loss(activation(z))."""
+    z = rng.normal(size=(6, 4)) * 2
+    y = _targets(loss_name, (6, 4))
+    loss = losses.get(loss_name)
+
+    def value(z_values):
+        p = activations.get(activation_name).forward(backend.asarray(z_values))
+        return float(as_numpy(loss.value(_y_true(loss_name, y), p)))
+
+    p = activations.get(activation_name).forward(backend.asarray(z))
+    fused = as_numpy(loss.gradient_wrt_logits(_y_true(loss_name, y), p))
+    assert_gradients_close(fused, numerical_gradient(value, z.copy()))
+
+
+def _check_layer(layer, x, seed_each_forward=False):
+    """Check dL/dx and dL/dparams of ``layer`` for L = sum(w * layer(x))."""
+    layer.build((None, *x.shape[1:]))
+    out_shape = (x.shape[0], *layer.output_shape[1:])
+    w = rng.normal(size=out_shape)
+
+    def forward(x_values):
+        if seed_each_forward:
+            set_random_seed(7)
+        return layer.forward(backend.asarray(x_values), training=True)
+
+    def loss_of_input(x_values):
+        return float(np.sum(w * as_numpy(forward(x_values))))
+
+    forward(x)
+    grad_x = layer.backward(backend.asarray(w))
+    assert_gradients_close(as_numpy(grad_x), numerical_gradient(loss_of_input, x.copy()))
+
+    weights = layer.get_weights()
+    for number, weight in enumerate(weights):
+
+        def loss_of_weight(values, number=number):
+            layer.set_weights([values if i == number else v for i, v in enumerate(weights)])
+            return loss_of_input(x)
+
+        forward(x)
+        layer.backward(backend.asarray(w))
+        analytic = as_numpy(layer.grads[number])
+        numeric = numerical_gradient(loss_of_weight, weight.astype(np.float64).copy())
+        layer.set_weights(weights)
+        assert_gradients_close(analytic, numeric)
+
+
+@pytest.mark.parametrize("activation", [None, "sigmoid", "tanh", "relu", "softmax"])
+def test_dense_gradients(float64_backend, activation):
+    _check_layer(Dense(3, activation=activation, bias_initializer="random_normal"), rng.normal(size=(5, 4)))
+
+
+def test_dense_without_bias_gradients(float64_backend):
+    layer = Dense(3, use_bias=False)
+    _check_layer(layer, rng.normal(size=(5, 4)))
+    assert len(layer.params) == 1
+
+
+def test_activation_layer_gradients(float64_backend):
+    _check_layer(Activation("tanh"), rng.normal(size=(5, 4)))
+
+
+def test_dropout_gradients_with_a_fixed_mask(float64_backend):
+    # Re-seeding before each forward pass draws the same mask every time.
+    layer = Dropout(0.4)
+    x = rng.normal(size=(6, 5))
+    _check_layer(layer, x, seed_each_forward=True)
+    dropped = as_numpy(layer.mask) == 0
+    assert dropped.any() and (~dropped).any()
+
+
+def test_flatten_gradients(float64_backend):
+    _check_layer(Flatten(), rng.normal(size=(3, 2, 4, 2)))
+
+
+@pytest.mark.parametrize("loss_name", ["categorical_crossentropy", "mean_squared_error"])
+def test_whole_model_gradients(float64_backend, loss_name):
+    """Every parameter of a 4-5-3-3 network against the numerical derivative of the batch loss."""
+    model = Sequential(
+        [
+            Dense(5, activation="tanh", input_shape=(4,), bias_initializer="random_normal"),
+            Dense(3, activation="sigmoid", bias_initializer="random_normal"),
+            Dense(3, activation="softmax"),
+        ]
+    )
+    model.compile(loss=loss_name, optimizer="sgd")
+    x = rng.normal(size=(7, 4))
+    y = np.eye(3)[rng.integers(0, 3, 7)]
+    x_dev, y_dev = backend.asarray(x), backend.asarray(y)
+    weights = model.get_weights()
+
+    y_pred = model._forward(x_dev, training=True)
+    model._backward(y_dev, y_pred)
+    analytic = [as_numpy(g) for g in model._grads()]
+
+    for number, weight in enumerate(weights):
+
+        def loss(values, number=number):
+            model.set_weights([values if i == number else w for i, w in enumerate(weights)])
+            return float(as_numpy(model.loss.value(y_dev, model._forward(x_dev, training=False))))
+
+        numeric = numerical_gradient(loss, weight.astype(np.float64).copy())
+        model.set_weights(weights)
+        assert_gradients_close(analytic[number], numeric)
