@@ -273,7 +273,9 @@ class Sequential:
         if x_val is not None:
             x_val, y_val = self._to_device(x_val, y_val)
         history = History()
-        callbacks = [history, *callbacks]
+        # History goes last, as in Keras, so it records what other callbacks add to the logs
+        # (LearningRateScheduler's learning_rate).
+        callbacks = [*callbacks, history]
         self.history = history
         params = {"batch_size": batch_size, "epochs": epochs, "steps": -(-x.shape[0] // batch_size),
                   "samples": x.shape[0], "verbose": verbose}
@@ -340,7 +342,7 @@ class Sequential:
         for batch, start in enumerate(range(0, count, batch_size)):
             stop = min(start + batch_size, count)
             if order is None:
-                x_batch, y_batch = x[start:stop], y[start:stop]
+                x_batch, y_batch = x[start:stop, ...], y[start:stop, ...]
             else:
                 rows = order[start:stop]
                 x_batch, y_batch = xp.take(x, rows, axis=0), xp.take(y, rows, axis=0)
@@ -385,8 +387,8 @@ class Sequential:
         progbar = Progbar(x.shape[0], verbose=verbose) if verbose else None
         for start in range(0, x.shape[0], batch_size):
             stop = min(start + batch_size, x.shape[0])
-            y_pred = self._forward(x[start:stop], training=False)
-            means.add(self._batch_values(y[start:stop], y_pred), stop - start)
+            y_pred = self._forward(x[start:stop, ...], training=False)
+            means.add(self._batch_values(y[start:stop, ...], y_pred), stop - start)
             if progbar is not None:
                 progbar.update(stop)
         return means.means()
@@ -397,7 +399,7 @@ class Sequential:
         x, _ = self._prepare(x)
         x = backend.asarray(x)
         xp = backend.namespace()
-        outputs = [self._forward(x[start : start + batch_size], training=False)
+        outputs = [self._forward(x[start : start + batch_size, ...], training=False)
                    for start in range(0, x.shape[0], batch_size)]
         return backend.to_numpy(outputs[0] if len(outputs) == 1 else xp.concat(outputs, axis=0))
 
