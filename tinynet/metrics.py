@@ -6,7 +6,8 @@ active backend; ``fit`` averages it over the epoch, weighting each batch by its 
 ``"accuracy"`` (or ``"acc"``) means different things for different losses, and Keras picks for
 you: the share of rows whose largest prediction is at the one-hot label (categorical), at the
 integer label (sparse), or whose prediction rounds to the 0/1 target (binary). :func:`get` makes
-the same choice from the compiled loss.
+the choice from the compiled loss; for other losses (``mse`` ...) it is made from
+the shapes (:func:`_accuracy_from_shapes`), as Keras does.
 """
 
 from tinynet import backend
@@ -33,6 +34,17 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
     xp = backend.namespace()
     hits = xp.astype(y_pred > threshold, y_pred.dtype) == y_true
     return xp.mean(xp.astype(hits, y_pred.dtype))
+
+
+def _accuracy_from_shapes(y_true, y_pred):
+    """Keras's choice of accuracy from the shapes: binary for one output per sample, sparse for
+    integer labels (fewer axes than ``y_pred``, or one column against several outputs),
+    categorical otherwise."""
+    if y_pred.shape[-1] == 1:
+        return binary_accuracy(y_true, y_pred)
+    if y_true.ndim < y_pred.ndim or y_true.shape[-1] == 1:
+        return sparse_categorical_accuracy(y_true, y_pred)
+    return categorical_accuracy(y_true, y_pred)
 
 
 def mean_squared_error(y_true, y_pred):
@@ -76,7 +88,7 @@ def get(identifier, loss=None):
         return identifier.__name__, identifier
     function = lookup("metric", identifier, _METRICS)
     if function is None:
-        loss_name = getattr(loss, "name", None)
-        # For a regression loss Keras also falls back to categorical accuracy.
-        function = _ACCURACY_FOR_LOSS.get(loss_name, categorical_accuracy)
+        # The cross-entropies say which accuracy they need; any other loss leaves it to the shapes
+        # (a single sigmoid output trained with mse gets binary accuracy, not a constant 1.0).
+        function = _ACCURACY_FOR_LOSS.get(getattr(loss, "name", None), _accuracy_from_shapes)
     return identifier, function
