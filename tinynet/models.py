@@ -339,8 +339,7 @@ class Sequential:
             # One permutation per epoch, moved to the device once; each batch gathers its rows.
             order = backend.asarray(generator().permutation(count), dtype="int64")
         means = _RunningMeans(self.metrics_names)
-        for batch, start in enumerate(range(0, count, batch_size)):
-            stop = min(start + batch_size, count)
+        for batch, (start, stop) in enumerate(_batches(count, batch_size)):
             if order is None:
                 x_batch, y_batch = x[start:stop, ...], y[start:stop, ...]
             else:
@@ -385,8 +384,7 @@ class Sequential:
     def _evaluate_arrays(self, x, y, batch_size, verbose=0):
         means = _RunningMeans(self.metrics_names)
         progbar = Progbar(x.shape[0], verbose=verbose) if verbose else None
-        for start in range(0, x.shape[0], batch_size):
-            stop = min(start + batch_size, x.shape[0])
+        for start, stop in _batches(x.shape[0], batch_size):
             y_pred = self._forward(x[start:stop, ...], training=False)
             means.add(self._batch_values(y[start:stop, ...], y_pred), stop - start)
             if progbar is not None:
@@ -399,8 +397,9 @@ class Sequential:
         x, _ = self._prepare(x)
         x = backend.asarray(x)
         xp = backend.namespace()
-        outputs = [self._forward(x[start : start + batch_size, ...], training=False)
-                   for start in range(0, x.shape[0], batch_size)]
+        outputs = [
+            self._forward(x[start:stop, ...], training=False) for start, stop in _batches(x.shape[0], batch_size)
+        ]
         return backend.to_numpy(outputs[0] if len(outputs) == 1 else xp.concat(outputs, axis=0))
 
     def train_on_batch(self, x, y):
@@ -487,6 +486,11 @@ class Sequential:
                     f"{stored[key].shape}, but layer {layer.name!r} weight {number} has shape {shape}."
                 )
         self.set_weights([stored[key] for key in keys])
+
+
+def _batches(count, batch_size):
+    """``(start, stop)`` of each batch; the last one may be smaller."""
+    return [(start, min(start + batch_size, count)) for start in range(0, count, batch_size)]
 
 
 class _RunningMeans:
