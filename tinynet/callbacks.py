@@ -8,7 +8,8 @@
       on_epoch_end(epoch, logs)       logs: {"loss": ..., "accuracy": ..., "val_loss": ...}
     on_train_end(logs)
 
-Epochs and batches count from 0, as in Keras. Batch hooks are called only for callbacks that
+Epochs and batches count from 0, as in Keras; ``on_batch_begin``/``on_batch_end`` are Keras's older
+names of the batch hooks and are called too. Batch hooks are called only for callbacks that
 define them, because their ``logs`` (the batch's loss) must be copied from the device each step.
 A callback stops training by setting ``self.model.stop_training = True``.
 """
@@ -16,7 +17,6 @@ A callback stops training by setting ``self.model.stop_training = True``.
 import math
 
 import numpy as np
-
 
 
 class Callback:
@@ -45,17 +45,23 @@ class Callback:
         pass
 
     def on_train_batch_begin(self, batch, logs=None):
-        pass
+        self.on_batch_begin(batch, logs)
 
     def on_train_batch_end(self, batch, logs=None):
-        pass
+        self.on_batch_end(batch, logs)
+
+    def on_batch_begin(self, batch, logs=None):
+        """Keras's older name of ``on_train_batch_begin`` (which calls it)."""
+
+    def on_batch_end(self, batch, logs=None):
+        """Keras's older name of ``on_train_batch_end`` (which calls it)."""
 
     def wants_batch_hooks(self):
         """True if this callback overrides a batch hook (so fit must call it every batch)."""
         own = type(self)
         return any(
             getattr(own, hook) is not getattr(Callback, hook)
-            for hook in ("on_train_batch_begin", "on_train_batch_end")
+            for hook in ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
         )
 
 
@@ -101,8 +107,8 @@ def _monitored_value(logs, monitor, who):
 class EarlyStopping(Callback):
     """Stops training when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
 
-    With ``restore_best_weights=True`` the model gets back the weights of its best epoch when it
-    stops.
+    With ``restore_best_weights=True`` the model gets back the weights of its best epoch when
+    training ends, whether it stopped early or ran all its epochs (as in Keras 3).
     """
 
     def __init__(
@@ -152,14 +158,14 @@ class EarlyStopping(Callback):
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.model.stop_training = True
-            if self.restore_best_weights and self.best_weights is not None:
-                self.model.set_weights(self.best_weights)
-                if self.verbose:
-                    print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
 
     def on_train_end(self, logs=None):
         if self.stopped_epoch and self.verbose:
             print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose:
+                print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
+            self.model.set_weights(self.best_weights)
 
 
 class LearningRateScheduler(Callback):
@@ -216,7 +222,14 @@ class ModelCheckpoint(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        path = self.filepath.format(epoch=epoch + 1, **logs)
+        try:
+            path = self.filepath.format(epoch=epoch + 1, **logs)
+        except KeyError as error:
+            raise KeyError(
+                f"ModelCheckpoint cannot fill {error} in filepath {self.filepath!r}: the fields "
+                f"available are epoch, {', '.join(logs)}. (val_ values need validation_split or "
+                "validation_data.)"
+            ) from None
         if self.save_best_only:
             current = _monitored_value(logs, self.monitor, "ModelCheckpoint")
             better = self.best is None or (
