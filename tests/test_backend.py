@@ -1,0 +1,129 @@
+"""The array backend: switching by name, context and environment; CuPy's refusal; float32 kept;
+NumPy and array_api_strict agreeing; one host/device transfer per fit, not per step."""
+
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from tinynet import backend
+from tinynet.layers import Dense, Dropout
+from tinynet.models import Sequential
+from tinynet.utils import set_random_seed, to_categorical
+
+
+def test_switch_by_name_and_by_context():
+    assert backend.get_backend() == "numpy" and backend.namespace() is np
+    with backend.use_backend("array_api_strict", "device1") as xp:
+        assert backend.get_backend() == "array_api_strict"
+        assert xp.__name__ == "array_api_strict" and str(backend.device()).endswith("'device1')")
+    assert backend.get_backend() == "numpy" and backend.device() is None
+    backend.set_backend("array_api_strict")
+    try:
+        assert backend.get_backend() == "array_api_strict"
+    finally:
+        backend.set_backend("numpy")
+
+
+def test_unknown_backend_suggests_the_closest_name():
+    with pytest.raises(ValueError, match="Did you mean 'numpy'"):
+        backend.set_backend("numpi")
+    assert backend.get_backend() == "numpy"
+
+
+def test_environment_variable_chooses_the_backend():
+    script = "from tinynet import backend; print(backend.get_backend())"
+    env = {"TINYNET_BACKEND": "array_api_strict", "PATH": ""}
+    output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+    assert output.stdout.strip() == "array_api_strict"
+
+
+def test_cupy_refusal_when_cupy_is_missing(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cupy", None)  # makes "import cupy" raise ImportError
+    status = backend.gpu_available()
+    assert not status and not status.cupy_importable and not status.device_usable
+    with pytest.raises(backend.BackendUnavailableError, match=r"not importable.*pip install tinynet\[gpu\]"):
+        backend.set_backend("cupy")
+    assert backend.get_backend() == "numpy"
+
+
+def test_cupy_refusal_when_no_device_is_usable(monkeypatch):
+    def no_device():
+        raise RuntimeError("cudaErrorNoDevice: no CUDA-capable device is detected")
+
+    fake = types.ModuleType("cupy")
+    fake.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=no_device))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    status = backend.gpu_available()
+    assert status.cupy_importable and not status.device_usable and not status
+    assert "no CUDA device is usable" in status.reason and "nvidia-smi" in status.reason
+    with pytest.raises(backend.BackendUnavailableError, match="no CUDA device is usable"):
+        backend.set_backend("cupy")
+    assert backend.get_backend() == "numpy"
+
+
+def data(samples=120, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((samples, 20), dtype=np.float32), to_categorical(rng.integers(0, 4, samples), 4)
+
+
+def small_model(dropout=False):
+    layers = [Dense(8, activation="relu", input_shape=(20,))]
+    layers += [Dropout(0.25)] if dropout else []
+    layers += [Dense(4, activation="softmax")]
+    model = Sequential(layers)
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    return model
+
+
+def test_float32_stays_float32(array_backend):
+    x, y = data()
+    model = small_model(dropout=True)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    xp = backend.namespace()
+    for param, grad in zip(model._params, model._grads()):
+        assert param.dtype == xp.float32 and grad.dtype == xp.float32
+    for slot in model.optimizer.slots:
+        assert all(s.dtype == xp.float32 for s in slot)
+    assert model.predict(x).dtype == np.float32
+    assert all(w.dtype == np.float32 for w in model.get_weights())
+
+
+def test_numpy_and_array_api_strict_train_the_same(monkeypatch):
+    x, y = data()
+    set_random_seed(5)
+    initial = small_model().get_weights()
+    predictions = {}
+    for name, device in [("numpy", None), ("array_api_strict", "device1")]:
+        with backend.use_backend(name, device):
+            model = small_model()
+            model.set_weights(initial)
+            model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
+            predictions[name] = model.predict(x)
+    np.testing.assert_allclose(predictions["numpy"], predictions["array_api_strict"], atol=1e-5)
+
+
+def test_fit_moves_data_once_not_per_step(monkeypatch):
+    """On a pretend device, count every host/device transfer a 3-epoch fit makes."""
+    calls = {"to_device": 0, "to_host": 0}
+    to_device, to_host = backend.asarray, backend.to_numpy
+
+    def counting_asarray(*args, **kwargs):
+        calls["to_device"] += 1
+        return to_device(*args, **kwargs)
+
+    def counting_to_numpy(*args, **kwargs):
+        calls["to_host"] += 1
+        return to_host(*args, **kwargs)
+
+    x, y = data(samples=400)
+    with backend.use_backend("array_api_strict", "device1"):
+        model = small_model()
+        monkeypatch.setattr(backend, "asarray", counting_asarray)
+        monkeypatch.setattr(backend, "to_numpy", counting_to_numpy)
+        model.fit(x, y, batch_size=10, epochs=3, verbose=0)  # 120 steps
+    # x and y once, plus one shuffling order per epoch; the loss and metrics come back once per epoch.
+    assert calls["to_device"] == 2 + 3
+    assert calls["to_host"] == 3
