@@ -31,6 +31,7 @@ class Optimizer:
         self.learning_rate = float(learning_rate)
         self.iterations = 0
         self.slots = None
+        self.built_for = None  # the weight arrays the slots belong to
 
     @property
     def lr(self):
@@ -46,6 +47,13 @@ class Optimizer:
         if self.slots is None:
             xp = backend.namespace()
             self.slots = [self.build_slots(p, xp) for p in params]
+            self.built_for = list(params)
+        elif len(params) != len(self.built_for) or any(p is not q for p, q in zip(params, self.built_for)):
+            # Its momentum (and Adam's averages) belong to the first model's weights, as in Keras.
+            raise ValueError(
+                f"This {type(self).__name__} optimizer already trains another model's weights. "
+                "Give each model its own optimizer object, e.g. compile(optimizer=SGD(0.1)) per model."
+            )
         self.iterations += 1
         for param, grad, slots in zip(params, grads, self.slots):
             self.update(param, grad, slots)
@@ -77,9 +85,7 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
         super().__init__(learning_rate)
-        if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"momentum must be between 0 and 1; got {momentum!r}.")
-        self.momentum = float(momentum)
+        self.momentum = _check_fraction("momentum", momentum, one_allowed=True)
         self.nesterov = bool(nesterov)
 
     def build_slots(self, param, xp):
@@ -105,8 +111,8 @@ class RMSprop(Optimizer):
 
     def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7):
         super().__init__(learning_rate)
-        self.rho = float(rho)
-        self.epsilon = float(epsilon)
+        self.rho = _check_fraction("rho", rho, one_allowed=True)
+        self.epsilon = _check_positive("epsilon", epsilon)
 
     def build_slots(self, param, xp):
         return [xp.zeros_like(param)]
@@ -125,7 +131,10 @@ class Adam(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
         super().__init__(learning_rate)
-        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+        # A beta of 1 would make the bias correction 1 - beta^t zero, so it is refused.
+        self.beta_1 = _check_fraction("beta_1", beta_1, one_allowed=False)
+        self.beta_2 = _check_fraction("beta_2", beta_2, one_allowed=False)
+        self.epsilon = _check_positive("epsilon", epsilon)
 
     def build_slots(self, param, xp):
         return [xp.zeros_like(param), xp.zeros_like(param)]
@@ -139,9 +148,22 @@ class Adam(Optimizer):
         param -= step * m / (backend.namespace().sqrt(v) + self.epsilon)
 
 
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _check_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+    if not _is_number(value) or not value > 0:
         raise ValueError(f"{name} must be a positive number; got {value!r}.")
+    return float(value)
+
+
+def _check_fraction(name, value, one_allowed):
+    """``value`` as a float, if it lies in [0, 1] (or in [0, 1) when ``one_allowed`` is False)."""
+    if not _is_number(value) or not (0 <= value <= 1 if one_allowed else 0 <= value < 1):
+        interval = "[0, 1]" if one_allowed else "[0, 1)"
+        raise ValueError(f"{name} must be a number in {interval}; got {value!r}.")
+    return float(value)
 
 
 _OPTIMIZERS = {cls.name: cls for cls in (SGD, RMSprop, Adam)}
