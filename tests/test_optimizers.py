@@ -1,0 +1,168 @@
+"""The optimizers against Keras 3's update rules: the first two steps of each, written out by hand.
+
+Each reference below is Keras's formula unrolled for steps 1 and 2 in plain float64 NumPy, with
+hyperparameters away from their defaults (and a large epsilon), so that a swapped argument, a
+missing bias correction or an epsilon in the wrong place changes the numbers.
+"""
+
+import numpy as np
+import pytest
+
+from tinynet import backend, optimizers
+from tinynet.layers import Dense
+from tinynet.models import Sequential
+from tinynet.optimizers import SGD, Adam, RMSprop
+
+W0 = np.array([[0.5, -1.0, 2.0], [0.0, 3.0, -0.25]])
+G1 = np.array([[0.1, -2.0, 0.5], [1.5, 0.0, -0.3]])
+G2 = np.array([[-0.4, 1.0, 0.5], [0.2, 0.7, -3.0]])
+
+
+def two_steps(optimizer):
+    """Apply the gradients G1 then G2 to a copy of W0 on the active backend; return both results."""
+    weight = backend.asarray(W0)
+    after = []
+    for grad in (G1, G2):
+        optimizer.apply([weight], [backend.asarray(grad)])
+        after.append(backend.to_numpy(weight).astype(np.float64))
+    return after
+
+
+def assert_steps(got, expected):
+    for step, (g, e) in enumerate(zip(got, expected), start=1):
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6, err_msg=f"step {step}")
+
+
+def test_sgd_two_steps(array_backend):
+    lr = 0.3
+    w1 = W0 - lr * G1
+    w2 = w1 - lr * G2
+    assert_steps(two_steps(SGD(learning_rate=lr)), [w1, w2])
+
+
+def test_sgd_momentum_two_steps(array_backend):
+    lr, mu = 0.3, 0.8
+    v1 = -lr * G1  # v = mu * v - lr * g, from v = 0
+    w1 = W0 + v1
+    v2 = mu * v1 - lr * G2
+    w2 = w1 + v2
+    assert_steps(two_steps(SGD(learning_rate=lr, momentum=mu)), [w1, w2])
+
+
+def test_sgd_nesterov_two_steps(array_backend):
+    lr, mu = 0.3, 0.8
+    v1 = -lr * G1
+    w1 = W0 + mu * v1 - lr * G1  # Nesterov: w = w + mu * v_new - lr * g
+    v2 = mu * v1 - lr * G2
+    w2 = w1 + mu * v2 - lr * G2
+    assert_steps(two_steps(SGD(learning_rate=lr, momentum=mu, nesterov=True)), [w1, w2])
+
+
+@pytest.mark.parametrize("epsilon", [1e-7, 0.5])
+def test_rmsprop_two_steps(array_backend, epsilon):
+    lr, rho = 0.05, 0.7
+    s1 = (1 - rho) * G1**2  # s = rho * s + (1 - rho) * g^2, from s = 0
+    w1 = W0 - lr * G1 / np.sqrt(s1 + epsilon)  # epsilon inside the root, as Keras
+    s2 = rho * s1 + (1 - rho) * G2**2
+    w2 = w1 - lr * G2 / np.sqrt(s2 + epsilon)
+    assert_steps(two_steps(RMSprop(learning_rate=lr, rho=rho, epsilon=epsilon)), [w1, w2])
+
+
+@pytest.mark.parametrize("epsilon", [1e-7, 0.5])
+def test_adam_two_steps(array_backend, epsilon):
+    lr, b1, b2 = 0.05, 0.6, 0.8
+    m1 = (1 - b1) * G1
+    v1 = (1 - b2) * G1**2
+    # Keras folds both bias corrections into the rate and adds epsilon to sqrt(v) uncorrected.
+    w1 = W0 - lr * np.sqrt(1 - b2) / (1 - b1) * m1 / (np.sqrt(v1) + epsilon)
+    m2 = b1 * m1 + (1 - b1) * G2
+    v2 = b2 * v1 + (1 - b2) * G2**2
+    w2 = w1 - lr * np.sqrt(1 - b2**2) / (1 - b1**2) * m2 / (np.sqrt(v2) + epsilon)
+    optimizer = Adam(learning_rate=lr, beta_1=b1, beta_2=b2, epsilon=epsilon)
+    assert_steps(two_steps(optimizer), [w1, w2])
+    assert optimizer.iterations == 2
+
+
+@pytest.mark.parametrize(
+    "optimizer, expected",
+    [
+        (SGD(learning_rate=0.5), [0.5, -1.0, -0.5, 3.0]),
+        (RMSprop(learning_rate=0.5), [-0.5811, 0.4189, 1.4189, 2.4189]),
+        (Adam(learning_rate=0.5), [0.5, 1.5, 2.5, 3.5]),
+    ],
+    ids=["sgd", "rmsprop", "adam"],
+)
+def test_one_step_matches_the_values_keras_tests_expect(optimizer, expected):
+    weight = np.array([1.0, 2.0, 3.0, 4.0], np.float32)
+    optimizer.apply([weight], [np.array([1.0, 6.0, 7.0, 2.0], np.float32)])
+    np.testing.assert_allclose(weight, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_updates_happen_in_place_with_separate_state_per_weight():
+    # Layers hold their weight arrays, so the optimizer must change those very arrays.
+    first, second = np.ones(3, np.float32), np.ones((2, 2), np.float32)
+    optimizer = SGD(learning_rate=0.1, momentum=0.9)
+    optimizer.apply([first, second], [np.ones(3, np.float32), np.zeros((2, 2), np.float32)])
+    optimizer.apply([first, second], [np.zeros(3, np.float32), np.ones((2, 2), np.float32)])
+    np.testing.assert_allclose(first, 1 - 0.1 - 0.09)  # the first gradient still carried by momentum
+    np.testing.assert_allclose(second, 1 - 0.1)  # its own velocity was zero after step 1
+
+
+def test_defaults_and_names_are_keras():
+    sgd, rmsprop, adam = optimizers.get("sgd"), optimizers.get("RMSprop"), optimizers.get("adam")
+    assert type(sgd) is SGD and (sgd.learning_rate, sgd.momentum, sgd.nesterov) == (0.01, 0.0, False)
+    assert type(rmsprop) is RMSprop
+    assert (rmsprop.learning_rate, rmsprop.rho, rmsprop.epsilon) == (0.001, 0.9, 1e-7)
+    assert type(adam) is Adam
+    assert (adam.learning_rate, adam.beta_1, adam.beta_2, adam.epsilon) == (0.001, 0.9, 0.999, 1e-7)
+    mine = Adam(learning_rate=0.01)
+    assert optimizers.get(mine) is mine
+    assert optimizers.get("sgd") is not optimizers.get("sgd")  # a fresh one for each model
+
+
+def test_lr_is_kerass_older_name_of_learning_rate():
+    optimizer = SGD(learning_rate=0.2)
+    assert optimizer.lr == 0.2
+    optimizer.lr = 0.05
+    assert optimizer.learning_rate == 0.05
+
+
+def test_unknown_name_suggests_the_closest():
+    with pytest.raises(ValueError, match="Unknown optimizer 'adma'.*Did you mean 'adam'"):
+        optimizers.get("adma")
+    with pytest.raises(TypeError, match="optimizer name"):
+        optimizers.get(0.01)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: SGD(learning_rate=0), "learning_rate must be a positive number"),
+        (lambda: SGD(learning_rate="0.1"), "learning_rate must be a positive number"),
+        (lambda: SGD(momentum=1.5), r"momentum must be a number in \[0, 1\]"),
+        (lambda: SGD(momentum="0.9"), r"momentum must be a number in \[0, 1\]"),
+        (lambda: RMSprop(rho=-0.1), r"rho must be a number in \[0, 1\]"),
+        (lambda: RMSprop(epsilon=0), "epsilon must be a positive number"),
+        (lambda: Adam(beta_1=1.0), r"beta_1 must be a number in \[0, 1\)"),
+        (lambda: Adam(beta_2=True), r"beta_2 must be a number in \[0, 1\)"),
+        (lambda: Adam(epsilon=-1e-7), "epsilon must be a positive number"),
+    ],
+)
+def test_bad_hyperparameters_are_refused(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_one_optimizer_object_cannot_train_two_models():
+    optimizer = SGD(learning_rate=0.1, momentum=0.9)
+    x, y = np.ones((4, 3), np.float32), np.zeros((4, 1), np.float32)
+    first = Sequential([Dense(1, input_shape=(3,))])
+    first.compile(optimizer=optimizer, loss="mse")
+    first.fit(x, y, epochs=2, verbose=0)
+    second = Sequential([Dense(1, input_shape=(3,))])
+    second.compile(optimizer=optimizer, loss="mse")
+    weights = second.get_weights()
+    with pytest.raises(ValueError, match="another model's weights"):
+        second.fit(x, y, verbose=0)
+    for before, after in zip(weights, second.get_weights()):
+        np.testing.assert_array_equal(before, after)
