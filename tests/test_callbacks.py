@@ -1,0 +1,369 @@
+"""Callbacks: the order fit calls the hooks in, EarlyStopping, LearningRateScheduler,
+ModelCheckpoint and TerminateOnNaN, each on a case whose right answer is known in advance."""
+
+import math
+
+import numpy as np
+import pytest
+
+from tinynet.callbacks import (
+    Callback,
+    EarlyStopping,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    TerminateOnNaN,
+)
+from tinynet.layers import Dense
+from tinynet.models import Sequential
+from tinynet.optimizers import SGD
+from tinynet.utils import set_random_seed
+
+rng = np.random.default_rng(7)
+X = rng.normal(size=(12, 3)).astype(np.float32)
+Y = (X @ np.array([[1.0], [-2.0], [0.5]]) + 0.3).astype(np.float32)
+
+
+def linear_model(learning_rate=0.05):
+    set_random_seed(0)
+    model = Sequential([Dense(1, input_shape=(3,))])
+    model.compile(optimizer=SGD(learning_rate=learning_rate), loss="mse")
+    return model
+
+
+class Recorder(Callback):
+    """Writes the made-up value ``values[epoch]`` of ``name`` into each epoch's logs (so a callback
+    listed after it sees a monitored quantity we chose) and keeps the weights of every epoch."""
+
+    def __init__(self, values=None, name="score"):
+        super().__init__()
+        self.values, self.name = values, name
+        self.weights = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.values is not None:
+            logs[self.name] = self.values[epoch]
+        self.weights.append(self.model.get_weights())
+
+
+def assert_weights_equal(got, expected):
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(g, e)
+
+
+# --- the hooks ---------------------------------------------------------------------------------
+
+
+def test_hooks_are_called_in_kerass_order(array_backend):
+    class Log(Callback):
+        def __init__(self):
+            super().__init__()
+            self.calls = []
+
+        def on_train_begin(self, logs=None):
+            self.calls.append("train_begin")
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.calls.append(f"epoch_begin {epoch}")
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.calls.append(f"batch_begin {batch}")
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.calls.append(f"batch_end {batch}")
+            assert math.isfinite(logs["loss"])
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.calls.append(f"epoch_end {epoch}")
+            self.last_logs = dict(logs)
+
+        def on_train_end(self, logs=None):
+            self.calls.append("train_end")
+
+    log = Log()
+    model = Sequential([Dense(2, activation="softmax", input_shape=(3,))])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"])
+    y = np.eye(2, dtype=np.float32)[(X[:, 0] > 0).astype(int)]
+    model.fit(X, y, batch_size=4, epochs=2, verbose=0, validation_split=0.25, callbacks=[log])
+    batches = ["batch_begin 0", "batch_end 0", "batch_begin 1", "batch_end 1", "batch_begin 2", "batch_end 2"]
+    assert log.calls == [
+        "train_begin",
+        "epoch_begin 0", *batches, "epoch_end 0",
+        "epoch_begin 1", *batches, "epoch_end 1",
+        "train_end",
+    ]  # 9 training samples in batches of 4: 4 + 4 + 1
+    assert list(log.last_logs) == ["loss", "accuracy", "val_loss", "val_accuracy"]
+    assert log.model is model
+    assert log.params["epochs"] == 2 and log.params["steps"] == 3 and log.params["samples"] == 9
+
+
+def test_kerass_older_batch_hook_names_are_called_too():
+    class OldStyle(Callback):
+        def __init__(self):
+            super().__init__()
+            self.begun, self.ended = [], []
+
+        def on_batch_begin(self, batch, logs=None):
+            self.begun.append(batch)
+
+        def on_batch_end(self, batch, logs=None):
+            self.ended.append(logs["loss"])
+
+    old_style = OldStyle()
+    linear_model().fit(X, Y, batch_size=5, epochs=2, verbose=0, callbacks=[old_style])
+    assert old_style.begun == [0, 1, 2, 0, 1, 2]
+    assert len(old_style.ended) == 6 and all(math.isfinite(loss) for loss in old_style.ended)
+
+
+def test_callbacks_must_be_callback_objects():
+    with pytest.raises(TypeError, match="Callback objects"):
+        linear_model().fit(X, Y, verbose=0, callbacks=[lambda epoch, logs: None])
+
+
+# --- EarlyStopping -----------------------------------------------------------------------------
+
+
+def test_early_stopping_stops_after_patience_and_restores_the_best_weights():
+    # Best at epoch 1; epochs 2 and 3 do not beat it, so patience=2 runs out at epoch 3.
+    recorder = Recorder([3.0, 2.0, 2.5, 2.2, 1.0, 1.0])
+    stopper = EarlyStopping(monitor="score", patience=2, restore_best_weights=True)
+    model = linear_model()
+    history = model.fit(X, Y, epochs=6, verbose=0, callbacks=[recorder, stopper])
+    assert history.epoch == [0, 1, 2, 3]
+    assert stopper.stopped_epoch == 3 and stopper.best_epoch == 1 and stopper.best == 2.0
+    assert_weights_equal(model.get_weights(), recorder.weights[1])
+    assert not np.array_equal(recorder.weights[1][0], recorder.weights[3][0])
+
+
+def test_early_stopping_without_restore_keeps_the_last_weights():
+    recorder = Recorder([3.0, 2.0, 2.5, 2.2])
+    model = linear_model()
+    model.fit(X, Y, epochs=4, verbose=0, callbacks=[recorder, EarlyStopping(monitor="score", patience=1)])
+    assert len(recorder.weights) == 3  # stopped at epoch 2, the first that did not improve
+    assert_weights_equal(model.get_weights(), recorder.weights[2])
+
+
+def test_early_stopping_restores_the_best_weights_even_when_it_never_stops():
+    # Keras 3 restores at the end of training, whether or not patience ran out.
+    recorder = Recorder([3.0, 1.0, 2.0])
+    model = linear_model()
+    stopper = EarlyStopping(monitor="score", patience=5, restore_best_weights=True)
+    history = model.fit(X, Y, epochs=3, verbose=0, callbacks=[recorder, stopper])
+    assert len(history.epoch) == 3 and stopper.stopped_epoch == 0
+    assert_weights_equal(model.get_weights(), recorder.weights[1])
+
+
+def test_early_stopping_on_a_validation_loss_that_rises():
+    # Validation targets of the opposite sign: every step towards Y moves away from them, so
+    # val_loss rises from the first epoch on and the best weights are those of epoch 0.
+    model = linear_model()
+    recorder = Recorder()
+    stopper = EarlyStopping(patience=1, restore_best_weights=True)  # monitors val_loss
+    history = model.fit(X, Y, epochs=10, verbose=0, validation_data=(X, -Y), callbacks=[recorder, stopper])
+    val_losses = history.history["val_loss"]
+    assert len(val_losses) == 2 and val_losses[1] > val_losses[0]
+    assert_weights_equal(model.get_weights(), recorder.weights[0])
+    assert model.evaluate(X, -Y, verbose=0) == pytest.approx(val_losses[0], rel=1e-5)
+
+
+def test_early_stopping_min_delta_counts_small_gains_as_no_improvement():
+    scores = [1.0, 0.99, 0.98, 0.97, 0.96]
+    short = linear_model().fit(
+        X, Y, epochs=5, verbose=0, callbacks=[Recorder(scores), EarlyStopping("score", min_delta=0.05, patience=2)]
+    )
+    assert short.epoch == [0, 1, 2]
+    full = linear_model().fit(X, Y, epochs=5, verbose=0, callbacks=[Recorder(scores), EarlyStopping("score", patience=2)])
+    assert full.epoch == [0, 1, 2, 3, 4]
+
+
+def test_early_stopping_maximises_accuracies_and_obeys_mode():
+    rising = [0.5, 0.6, 0.7, 0.8]
+    assert EarlyStopping(monitor="val_accuracy").mode == "max"
+    assert EarlyStopping(monitor="val_loss").mode == "min"
+    kept_going = linear_model().fit(
+        X, Y, epochs=4, verbose=0, callbacks=[Recorder(rising, "val_accuracy"), EarlyStopping("val_accuracy")]
+    )
+    assert len(kept_going.epoch) == 4
+    stopped = linear_model().fit(
+        X, Y, epochs=4, verbose=0, callbacks=[Recorder(rising), EarlyStopping("score", mode="min")]
+    )
+    assert len(stopped.epoch) == 2
+    with pytest.raises(ValueError, match="mode must be 'auto', 'min' or 'max'"):
+        EarlyStopping(mode="lowest")
+
+
+def test_early_stopping_says_what_it_did(capsys):
+    stopper = EarlyStopping(monitor="score", patience=1, restore_best_weights=True, verbose=1)
+    linear_model().fit(X, Y, epochs=5, verbose=0, callbacks=[Recorder([1.0, 0.5, 0.7, 0.8, 0.9]), stopper])
+    out = capsys.readouterr().out
+    assert "Epoch 3: early stopping" in out
+    assert "Restoring model weights from the end of the best epoch: 2." in out
+
+
+def test_early_stopping_on_a_quantity_fit_does_not_log_explains():
+    with pytest.raises(ValueError, match="monitors 'val_loss', which fit did not log.*validation_split"):
+        linear_model().fit(X, Y, epochs=2, verbose=0, callbacks=[EarlyStopping()])
+
+
+# --- LearningRateScheduler ---------------------------------------------------------------------
+
+
+class RateSeen(Callback):
+    """The optimizer's learning rate at each epoch's first batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.rates = []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == 0:
+            self.rates.append(self.model.optimizer.learning_rate)
+
+
+def test_learning_rate_scheduler_sets_the_rate_of_each_epoch():
+    seen = RateSeen()
+    scheduler = LearningRateScheduler(lambda epoch, rate: 0.1 * 0.5**epoch)
+    history = linear_model().fit(X, Y, batch_size=4, epochs=4, verbose=0, callbacks=[scheduler, seen])
+    assert seen.rates == [0.1, 0.05, 0.025, 0.0125]
+    assert history.history["learning_rate"] == [0.1, 0.05, 0.025, 0.0125]
+
+
+def test_learning_rate_scheduler_passes_the_current_rate_and_accepts_the_epoch_alone():
+    seen = RateSeen()
+    halve = LearningRateScheduler(lambda epoch, rate: rate / 2)
+    linear_model(learning_rate=0.08).fit(X, Y, epochs=3, verbose=0, callbacks=[halve, seen])
+    assert seen.rates == [0.04, 0.02, 0.01]
+    seen = RateSeen()
+    by_epoch = LearningRateScheduler(lambda epoch: 0.01 * (epoch + 1))
+    linear_model().fit(X, Y, epochs=4, initial_epoch=2, verbose=0, callbacks=[by_epoch, seen])
+    assert seen.rates == pytest.approx([0.03, 0.04])  # initial_epoch=2: epochs 2 and 3
+
+
+def test_the_scheduled_rate_is_the_one_the_step_uses():
+    # One batch per epoch on w = 0: the step of epoch 0 is -lr_0 * dL/dw, then -lr_1 * dL/dw at w_1.
+    model = Sequential([Dense(1, use_bias=False, kernel_initializer="zeros", input_shape=(3,))])
+    model.compile(optimizer="sgd", loss="mse")
+    rates = [0.1, 0.02]
+    model.fit(X, Y, batch_size=len(X), epochs=2, shuffle=False, verbose=0,
+              callbacks=[LearningRateScheduler(lambda epoch, rate: rates[epoch])])
+    x, y = X.astype(np.float64), Y.astype(np.float64)
+    w = np.zeros((3, 1))
+    for rate in rates:
+        w = w - rate * 2 * x.T @ (x @ w - y) / len(x)  # d/dw of mean((x w - y)^2)
+    np.testing.assert_allclose(model.get_weights()[0], w, rtol=1e-5)
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.1, None, "0.1"])
+def test_learning_rate_scheduler_refuses_a_bad_rate(bad):
+    model = linear_model(learning_rate=0.05)
+    with pytest.raises(ValueError, match="positive learning rate"):
+        model.fit(X, Y, epochs=1, verbose=0, callbacks=[LearningRateScheduler(lambda epoch, rate: bad)])
+    assert model.optimizer.learning_rate == 0.05
+
+
+def test_learning_rate_scheduler_verbose(capsys):
+    linear_model().fit(X, Y, epochs=2, verbose=0, callbacks=[LearningRateScheduler(lambda e, r: 0.01, verbose=1)])
+    assert "Epoch 2: LearningRateScheduler setting learning rate to 0.01." in capsys.readouterr().out
+
+
+# --- ModelCheckpoint ---------------------------------------------------------------------------
+
+
+def test_model_checkpoint_fills_the_file_name_from_the_epoch_and_the_logs(tmp_path):
+    recorder = Recorder()
+    checkpoint = ModelCheckpoint(str(tmp_path / "weights.{epoch:02d}-{loss:.4f}.npz"), monitor="loss")
+    model = linear_model()
+    history = model.fit(X, Y, epochs=3, verbose=0, callbacks=[recorder, checkpoint])
+    expected = [f"weights.{epoch + 1:02d}-{loss:.4f}.npz" for epoch, loss in enumerate(history.history["loss"])]
+    assert sorted(p.name for p in tmp_path.iterdir()) == expected  # and no temporary file left
+    for name, weights in zip(expected, recorder.weights):
+        restored = linear_model()
+        restored.load_weights(str(tmp_path / name))
+        assert_weights_equal(restored.get_weights(), weights)
+
+
+def test_model_checkpoint_save_best_only(tmp_path):
+    recorder = Recorder([2.0, 3.0, 1.0, 1.5])
+    path = tmp_path / "best.npz"
+    model = linear_model()
+    model.fit(X, Y, epochs=4, verbose=0,
+              callbacks=[recorder, ModelCheckpoint(str(path), monitor="score", save_best_only=True)])
+    best = linear_model()
+    best.load_weights(str(path))
+    assert_weights_equal(best.get_weights(), recorder.weights[2])
+    # With the epoch in the name, only the improving epochs (1 and 3, counting from 1) write a file.
+    named = ModelCheckpoint(str(tmp_path / "e{epoch}.npz"), monitor="score", save_best_only=True)
+    linear_model().fit(X, Y, epochs=4, verbose=0, callbacks=[Recorder([2.0, 3.0, 1.0, 1.5]), named])
+    assert sorted(p.name for p in tmp_path.glob("e*.npz")) == ["e1.npz", "e3.npz"]
+    # An accuracy is maximised.
+    assert ModelCheckpoint("a.npz", monitor="val_accuracy").mode == "max"
+
+
+def test_model_checkpoint_writes_atomically(tmp_path, monkeypatch):
+    """A save that fails half-way (a full disk) leaves the previous checkpoint whole."""
+    recorder = Recorder()
+    path = tmp_path / "latest.npz"
+
+    class FailSecondSave(Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                def write_half_then_fail(file, array, **kwargs):
+                    file.write(b"\x93NUMPY half an array")
+                    raise OSError("No space left on device")
+
+                monkeypatch.setattr(np.lib.format, "write_array", write_half_then_fail)
+
+    model = linear_model()
+    with pytest.raises(OSError, match="No space left"):
+        model.fit(X, Y, epochs=3, verbose=0, callbacks=[FailSecondSave(), recorder, ModelCheckpoint(str(path))])
+    monkeypatch.undo()
+    assert [p.name for p in tmp_path.iterdir()] == ["latest.npz"]
+    restored = linear_model()
+    restored.load_weights(str(path))
+    assert_weights_equal(restored.get_weights(), recorder.weights[0])
+
+
+def test_model_checkpoint_names_a_field_fit_does_not_log(tmp_path):
+    checkpoint = ModelCheckpoint(str(tmp_path / "w-{val_loss:.2f}.npz"))
+    with pytest.raises(KeyError, match="cannot fill 'val_loss'.*available are epoch, loss"):
+        linear_model().fit(X, Y, epochs=1, verbose=0, callbacks=[checkpoint])
+
+
+def test_model_checkpoint_verbose(tmp_path, capsys):
+    path = tmp_path / "w.npz"
+    linear_model().fit(X, Y, epochs=1, verbose=0, callbacks=[ModelCheckpoint(str(path), verbose=1)])
+    assert f"Epoch 1: saving model to {path}" in capsys.readouterr().out
+
+
+# --- TerminateOnNaN ----------------------------------------------------------------------------
+
+
+class FakeModel:
+    stop_training = False
+
+
+@pytest.mark.parametrize("loss, stops", [(float("nan"), True), (float("inf"), True), (1.5, False)])
+def test_terminate_on_nan_stops_on_a_non_finite_batch_loss(loss, stops, capsys):
+    callback = TerminateOnNaN()
+    callback.set_model(FakeModel())
+    callback.on_train_batch_end(4, {"loss": loss})
+    assert callback.model.stop_training is stops
+    assert ("Batch 4: Invalid loss, terminating training" in capsys.readouterr().out) is stops
+
+
+def test_terminate_on_nan_in_fit(capsys):
+    class Batches(Callback):
+        def __init__(self):
+            super().__init__()
+            self.seen = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.seen += 1
+
+    # A learning rate of 1e3 on inputs of size 1e3 overflows float32 within a few steps.
+    model = linear_model(learning_rate=1e3)
+    counter = Batches()
+    with np.errstate(over="ignore", invalid="ignore"):
+        history = model.fit(X * 1e3, Y, batch_size=1, epochs=5, verbose=0, callbacks=[TerminateOnNaN(), counter])
+    assert model.stop_training and counter.seen < len(X)
+    assert history.epoch == []  # the first epoch never finished
+    assert "Invalid loss, terminating training" in capsys.readouterr().out
