@@ -37,7 +37,7 @@ from tinynet.utils.lookup import lookup
 BACKENDS = ("numpy", "cupy", "array_api_strict")
 _STRICT_DEVICES = ("CPU_DEVICE", "device1", "device2", "no_float64")
 
-_state = {"name": "numpy", "xp": np, "device": None, "floatx": "float32"}
+_state = {"name": "numpy", "xp": np, "device": None, "array_type": np.ndarray, "floatx": "float32"}
 
 
 class BackendUnavailableError(RuntimeError):
@@ -53,7 +53,7 @@ def get_backend():
 
 
 def namespace():
-    """The array module of the active backend (``numpy``, ``cupy`` or ``array_api_strict``)."""
+    """The array module of the active backend (``numpy``, CuPy's or ``array_api_strict``)."""
     return _state["xp"]
 
 
@@ -70,18 +70,18 @@ def set_backend(name, device=None):
     If the backend cannot run here, :class:`BackendUnavailableError` says why and nothing changes.
     """
     name, xp, dev = _load(name, device)
-    _state.update(name=name, xp=xp, device=dev)
+    _state.update(name=name, xp=xp, device=dev, array_type=type(xp.asarray(0.0, device=dev)))
 
 
 @contextlib.contextmanager
 def use_backend(name, device=None):
     """Run a ``with`` block on another backend, then go back to the one that was active."""
-    previous = (_state["name"], _state["xp"], _state["device"])
+    previous = {key: _state[key] for key in ("name", "xp", "device", "array_type")}
     set_backend(name, device)
     try:
         yield namespace()
     finally:
-        _state["name"], _state["xp"], _state["device"] = previous
+        _state.update(previous)
 
 
 def _load(name, device):
@@ -109,11 +109,20 @@ def _load(name, device):
         raise BackendUnavailableError(
             f"The 'cupy' backend cannot run here: {status.reason}. The numpy backend stays active."
         )
+    try:
+        # CuPy's own namespace differs from the Array API in a few names (concat, astype, device=);
+        # array-api-compat's thin wrapper fills them in, as SciPy and scikit-learn do.
+        from array_api_compat import cupy as xp
+    except ImportError as error:
+        raise BackendUnavailableError(
+            "The 'cupy' backend also needs array-api-compat: pip install tinynet[gpu] "
+            "(or pip install array-api-compat)."
+        ) from error
     import cupy
 
     dev = cupy.cuda.Device(device or 0)
     dev.use()
-    return name, cupy, dev
+    return name, xp, dev
 
 
 @dataclass(frozen=True)
@@ -230,8 +239,7 @@ def to_scalar(array):
 
 def is_backend_array(value):
     """True when ``value`` is an array of the active backend (not a host NumPy array on a GPU)."""
-    array_namespace = getattr(value, "__array_namespace__", None)
-    return array_namespace is not None and array_namespace() is namespace()
+    return isinstance(value, _state["array_type"])
 
 
 # --- random numbers on the device ---------------------------------------------------------------
