@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix
 
+from tinynet import backend
 from tinynet.plot import plot_confusion_matrix, plot_history, show_digits, show_prediction
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -251,18 +252,13 @@ def test_tinynet_plot_imports_without_matplotlib():
     assert result.returncode == 0, result.stderr
 
 
-def test_cupy_arrays_are_copied_to_the_host():
-    # A stand-in for a CuPy array: refuses np.asarray, hands its data over through .get().
-    class DeviceArray:
-        def __init__(self, data):
-            self.data = np.asarray(data)
-
-        def get(self):
-            return self.data
-
-        def __array__(self, *args, **kwargs):
-            raise TypeError("Implicit conversion to a NumPy array is not allowed")
-
-    DeviceArray.__module__ = "cupy"
-    fig = show_prediction(DeviceArray(np.zeros((28, 28))), DeviceArray([0.2, 0.8]))
+def test_device_arrays_are_copied_to_the_host_through_the_backend():
+    # array_api_strict's pretend device "device1" refuses np.asarray as a GPU array does, so the
+    # figures can only get its data through tinynet.backend.to_numpy.
+    with backend.use_backend("array_api_strict", "device1"):
+        image = backend.asarray(np.zeros((28, 28)))
+        probabilities = backend.asarray([0.2, 0.8])
+        with pytest.raises(RuntimeError):
+            np.asarray(probabilities)
+        fig = show_prediction(image, probabilities)
     np.testing.assert_allclose([bar.get_height() for bar in fig.axes[1].patches], [0.2, 0.8])

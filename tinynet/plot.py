@@ -6,14 +6,17 @@ Every function returns a matplotlib ``Figure``, so you can save it or show it::
     fig.savefig("history.png")   # or plt.show() in a script; a notebook shows it by itself
 
 matplotlib (and scikit-learn for the confusion matrix) is imported only when a picture is
-drawn, so tinynet itself works without them. Arrays may be NumPy arrays, CuPy arrays or
-anything ``np.asarray`` takes (lists, tuples).
+drawn, so tinynet itself works without them. Arrays may be NumPy arrays, arrays of the active
+backend (on a GPU, CuPy's: :func:`tinynet.backend.to_numpy` copies them to the host) or anything
+``np.asarray`` takes (lists, tuples).
 """
 
 import math
 from collections.abc import Mapping
 
 import numpy as np
+
+from tinynet import backend
 
 
 def _pyplot():
@@ -28,10 +31,10 @@ def _pyplot():
 
 
 def _to_numpy(array, name):
-    """A NumPy array from a NumPy/CuPy array or anything np.asarray takes."""
-    # CuPy refuses implicit conversion on purpose; .get() copies the data to the host.
-    if type(array).__module__.split(".")[0] == "cupy":
-        array = array.get()
+    """A NumPy array from an array of the active backend or anything np.asarray takes."""
+    # A device array (CuPy's) refuses np.asarray on purpose: the backend makes the explicit copy.
+    if backend.is_backend_array(array):
+        array = backend.to_numpy(array)
     try:
         return np.asarray(array)
     except (TypeError, ValueError) as error:
