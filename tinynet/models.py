@@ -322,7 +322,8 @@ class Sequential:
             0 <= validation_split < 1
         ):
             raise ValueError(f"validation_split must be a number in [0, 1); got {validation_split!r}.")
-        count = int(x.shape[0] * validation_split)
+        # As Keras: the first int(n * (1 - split)) samples train and the rest validate.
+        count = x.shape[0] - int(x.shape[0] * (1.0 - validation_split))
         if validation_split and (count == 0 or count == x.shape[0]):
             raise ValueError(
                 f"validation_split={validation_split} of {x.shape[0]} samples leaves "
