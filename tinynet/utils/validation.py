@@ -36,7 +36,9 @@ def as_array(name, values):
 
 
 def check_finite(name, values):
-    """No NaN or infinity in ``values`` (one pass over the data, on the device where it lives)."""
+    """No NaN or infinity in ``values``, and no number too large for the float type the model
+    computes in (a float64 1e300 would become inf in float32). One pass over the data, on the
+    device where it lives."""
     if isinstance(values, np.ndarray):
         if values.dtype.kind == "f" and not np.isfinite(values).all():
             bad = int(np.argwhere(~np.isfinite(values))[0][0])
@@ -44,6 +46,15 @@ def check_finite(name, values):
                 f"{name} contains NaN or infinite values (the first in sample {bad}). "
                 "Clean or impute the data before training."
             )
+        if values.dtype.kind == "f" and values.dtype.itemsize > np.dtype(backend.floatx()).itemsize:
+            limit = np.finfo(backend.floatx()).max
+            largest = float(np.abs(values).max())
+            if largest > limit:
+                raise ValueError(
+                    f"{name} holds a value of {largest:.3g}, too large for {backend.floatx()} "
+                    f"(at most {limit:.3g}): it would become infinite. Scale the data first, "
+                    "e.g. to [0, 1]."
+                )
         return
     xp = backend.namespace()
     if not bool(xp.all(xp.isfinite(values))):
@@ -60,7 +71,12 @@ def check_features(x, input_shape, model_name):
         f"Model {model_name!r} expects input of shape {expected}: samples of shape "
         f"{tuple(input_shape)}; got an array of shape {tuple(x.shape)}."
     )
-    if int(np.prod(sample_shape)) == int(np.prod(input_shape)):
+    if tuple(x.shape) == tuple(input_shape):
+        message += (
+            f" That looks like a single sample: give a batch of one, "
+            f"x.reshape(1, {', '.join(map(str, input_shape))})."
+        )
+    elif int(np.prod(sample_shape)) == int(np.prod(input_shape)):
         message += f" Reshape it first: x.reshape({x.shape[0]}, {', '.join(map(str, input_shape))})."
     elif len(sample_shape) == len(input_shape):
         message += (
@@ -89,7 +105,8 @@ def check_targets(x, y, loss, output_shape):
                 f"has {classes} outputs); got values from {labels.min()} to {labels.max()}."
             )
         return
-    if y.ndim == 1 and loss.name == "categorical_crossentropy":
+    labels_given = y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1 and classes > 1)
+    if labels_given and loss.name == "categorical_crossentropy":
         raise ValueError(
             f"categorical_crossentropy expects one-hot targets of shape (n, {classes}); got integer "
             f"labels of shape {tuple(y.shape)}. Convert them with "
