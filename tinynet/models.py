@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import warnings
+import zipfile
 
 import numpy as np
 
@@ -33,6 +34,9 @@ from tinynet.utils.progbar import Progbar
 # chunk size. Keras's default of 32 makes predict 50x slower than it needs to be on MNIST; 1024
 # rows keep even the book's CNN below a few hundred MB of intermediate arrays.
 INFERENCE_BATCH_SIZE = 1024
+
+# The default of _prepare's y: predict needs no targets, while fit(x) with y=None is a mistake.
+_NO_TARGETS = object()
 
 
 class Sequential:
@@ -207,15 +211,20 @@ class Sequential:
 
     # --- checking and moving data --------------------------------------------------------------
 
-    def _prepare(self, x, y=None, check_targets=True):
+    def _prepare(self, x, y=_NO_TARGETS, check_targets=True):
         """Validate ``x`` (and ``y``) and return them as host or device arrays of the right types."""
         x = validation.as_array("x", x)
+        validation.check_finite("x", x)
         if not self.built:
             self.build((None, *x.shape[1:]))
         validation.check_features(x, self.input_shape[1:], self.name)
-        validation.check_finite("x", x)
-        if y is None:
+        if y is _NO_TARGETS:
             return x, None
+        if y is None:
+            raise ValueError(
+                "y is missing: training and evaluating need the targets as well as the inputs, "
+                "e.g. model.fit(x_train, y_train)."
+            )
         y = validation.as_array("y", y)
         validation.check_finite("y", y)
         if check_targets:
@@ -260,6 +269,8 @@ class Sequential:
         epochs = validation.check_count("epochs", epochs, 0)
         initial_epoch = validation.check_count("initial_epoch", initial_epoch, 0)
         verbose = validation.check_count("verbose", verbose, 0)
+        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+            raise TypeError(f"callbacks must be a list, e.g. callbacks=[EarlyStopping()]; got {callbacks!r}.")
         callbacks = list(callbacks or [])
         for callback in callbacks:
             if not isinstance(callback, Callback):
@@ -307,7 +318,7 @@ class Sequential:
                     callback.on_epoch_end(epoch, logs)
                 if progbar is not None:  # the finished line, with the validation values, as Keras
                     progbar.update(x.shape[0], list(logs.items()))
-                if self.stop_training:
+                if self.stop_training or interrupted():  # a Ctrl-C in the epoch's last batch
                     break
         for callback in callbacks:
             callback.on_train_end({})
@@ -376,7 +387,8 @@ class Sequential:
         over all samples whatever it is.
         """
         self._check_compiled("evaluate")
-        batch_size = validation.check_count("batch_size", batch_size or INFERENCE_BATCH_SIZE, 1)
+        batch_size = INFERENCE_BATCH_SIZE if batch_size is None else batch_size
+        batch_size = validation.check_count("batch_size", batch_size, 1)
         x, y = self._prepare(x, y)
         x, y = self._to_device(x, y)
         values = self._evaluate_arrays(x, y, batch_size, verbose)
@@ -394,7 +406,8 @@ class Sequential:
 
     def predict(self, x, batch_size=None, verbose=0):
         """The model's outputs for ``x``, as a NumPy array (one row per sample)."""
-        batch_size = validation.check_count("batch_size", batch_size or INFERENCE_BATCH_SIZE, 1)
+        batch_size = INFERENCE_BATCH_SIZE if batch_size is None else batch_size
+        batch_size = validation.check_count("batch_size", batch_size, 1)
         x, _ = self._prepare(x)
         x = backend.asarray(x)
         xp = backend.namespace()
@@ -432,7 +445,13 @@ class Sequential:
     def set_weights(self, weights):
         """Set all weights from a list like ``get_weights()`` returns (checked before any change)."""
         self._check_built("its weights can be set")
-        weights = list(weights)
+        try:
+            weights = list(weights)
+        except TypeError:
+            raise TypeError(
+                "set_weights expects a list of arrays, like get_weights() returns; "
+                f"got {type(weights).__name__}."
+            ) from None
         expected = sum(len(layer.params) for layer in self._layers)
         if len(weights) != expected:
             raise ValueError(
@@ -467,8 +486,13 @@ class Sequential:
         self._check_built("weights can be loaded into it")
         if not os.path.exists(filepath):
             raise FileNotFoundError(f"No weights file at {filepath!r}.")
-        with np.load(filepath) as saved:
-            stored = {key: saved[key] for key in saved.files}
+        try:
+            with np.load(filepath) as saved:
+                stored = {key: saved[key] for key in saved.files}
+        except (OSError, ValueError, TypeError, AttributeError, EOFError, zipfile.BadZipFile) as error:
+            raise ValueError(
+                f"{filepath!r} is not a weights file written by save_weights (an .npz archive): {error}"
+            ) from None
         keys = sorted(stored)
         expected = [
             (index, layer, number, tuple(param.shape))
@@ -481,6 +505,13 @@ class Sequential:
                 f"{len(expected)}: it was saved from another architecture."
             )
         for key, (index, layer, number, shape) in zip(keys, expected):
+            # save_weights names each array "<layer index>:<layer name>:<weight number>".
+            if not (key.startswith(f"{index:03d}:") and key.endswith(f":{number}")):
+                raise ValueError(
+                    f"{filepath!r} does not fit model {self.name!r}: its array {key!r} should be "
+                    f"weight {number} of layer {index} ({layer.name!r}). Was it saved by save_weights "
+                    "from a model with the same layers?"
+                )
             if stored[key].shape != shape:
                 raise ValueError(
                     f"{filepath!r} does not fit model {self.name!r}: array {key!r} has shape "
