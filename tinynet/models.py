@@ -159,9 +159,11 @@ class Sequential:
             raise ValueError("compile needs a loss, e.g. loss='categorical_crossentropy'.")
         if metrics is not None and isinstance(metrics, str):
             raise TypeError(f"metrics must be a list, e.g. metrics=[{metrics!r}]; got the string {metrics!r}.")
-        self.loss = losses.get(loss)
-        self.optimizer = optimizers.get(optimizer)
-        self.metrics = [metrics_module.get(m, self.loss) for m in (metrics or [])]
+        # Look everything up before changing anything: a misspelt metric keeps the old optimizer.
+        loss = losses.get(loss)
+        optimizer = optimizers.get(optimizer)
+        metrics = [metrics_module.get(m, loss) for m in (metrics or [])]
+        self.loss, self.optimizer, self.metrics = loss, optimizer, metrics
         self.stop_training = False
 
     @property
