@@ -462,14 +462,7 @@ class Sequential:
         # Check every layer's share first, so that a mistake in the last one changes nothing.
         shares, start = [], 0
         for layer in self._layers:
-            share = weights[start : start + len(layer.params)]
-            for param, array in zip(layer.params, share):
-                if tuple(np.shape(array)) != tuple(param.shape):
-                    raise ValueError(
-                        f"Layer {layer.name!r} weight shape mismatch: expected {tuple(param.shape)}, "
-                        f"got {tuple(np.shape(array))}."
-                    )
-            shares.append(share)
+            shares.append(layer.check_weights(weights[start : start + len(layer.params)]))
             start += len(layer.params)
         for layer, share in zip(self._layers, shares):
             layer.set_weights(share)

@@ -83,28 +83,48 @@ class Layer:
         """The weights as a list of NumPy arrays (copies), on every backend."""
         return [backend.to_numpy(p).copy() for p in self.params]
 
-    def set_weights(self, weights):
-        """Replace the weights' values with ``weights`` (a list of arrays of the same shapes).
-
-        Everything is checked before anything changes; the values are copied into the existing
-        arrays, so an optimizer's references to them stay valid.
-        """
-        weights = list(weights)
+    def check_weights(self, weights):
+        """``weights`` as NumPy arrays, once checked to fit this layer: as many arrays as
+        ``params``, of the same shapes, holding finite numbers. Changes nothing."""
+        try:
+            weights = list(weights)
+        except TypeError:
+            raise TypeError(
+                f"Layer {self.name!r} expects a list of weight arrays; got {type(weights).__name__}."
+            ) from None
         if len(weights) != len(self.params):
             raise ValueError(
                 f"Layer {self.name!r} expects {len(self.params)} weight arrays "
                 f"({', '.join(str(tuple(p.shape)) for p in self.params) or 'none'}); "
                 f"got {len(weights)}."
             )
-        arrays = [np.asarray(w) for w in weights]
-        for param, array in zip(self.params, arrays):
+        arrays = []
+        for number, (param, weight) in enumerate(zip(self.params, weights)):
+            try:
+                array = np.asarray(weight)
+            except ValueError:  # a ragged nested list
+                raise ValueError(f"Layer {self.name!r} weight {number} is not a rectangular array.") from None
             if tuple(array.shape) != tuple(param.shape):
                 raise ValueError(
-                    f"Layer {self.name!r} weight shape mismatch: expected {tuple(param.shape)}, "
+                    f"Layer {self.name!r} weight {number} shape mismatch: expected {tuple(param.shape)}, "
                     f"got {tuple(array.shape)}."
                 )
-            if not np.issubdtype(array.dtype, np.number) or not np.all(np.isfinite(array)):
-                raise ValueError(f"Layer {self.name!r}: weights must be finite numbers.")
+            if array.dtype.kind not in "biuf":
+                raise TypeError(
+                    f"Layer {self.name!r} weight {number} must hold numbers; got dtype {array.dtype}."
+                )
+            if not np.all(np.isfinite(array)):
+                raise ValueError(f"Layer {self.name!r} weight {number} holds NaN or infinite values.")
+            arrays.append(array)
+        return arrays
+
+    def set_weights(self, weights):
+        """Replace the weights' values with ``weights`` (a list of arrays of the same shapes).
+
+        Everything is checked (``check_weights``) before anything changes; the values are copied
+        into the existing arrays, so an optimizer's references to them stay valid.
+        """
+        arrays = self.check_weights(weights)
         for param, array in zip(self.params, arrays):
             param[...] = backend.asarray(array, dtype=backend.dtype_name(param))
 
