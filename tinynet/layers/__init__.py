@@ -1,6 +1,8 @@
 """Layers, importable as ``tinynet.layers.Dense`` (and, like old Keras, ``tinynet.layers.core.Dense``)."""
 
 from tinynet.layers.base import Layer
+from tinynet.layers.convolutional import Conv2D
 from tinynet.layers.core import Activation, Dense, Dropout, Flatten
+from tinynet.layers.pooling import AveragePooling2D, MaxPooling2D
 
-__all__ = ["Layer", "Dense", "Activation", "Dropout", "Flatten"]
+__all__ = ["Layer", "Dense", "Activation", "Dropout", "Flatten", "Conv2D", "MaxPooling2D", "AveragePooling2D"]

@@ -1,0 +1,286 @@
+"""Convolution: ``Conv2D``, the layer that slides small learned filters over an image.
+
+Images are channels-last, as in Keras: a batch has shape ``(n, height, width, channels)``.
+A ``Conv2D`` with ``filters`` filters of size ``kh x kw`` has a kernel ``K`` of shape
+``(kh, kw, channels, filters)`` (Keras's layout, so weights are exchangeable) and computes,
+for each sample, output row ``y``, output column ``x`` and filter ``f``::
+
+    z[y, x, f] = b[f] + sum_{i, j, c} xpad[s_h * y + i, s_w * x + j, c] * K[i, j, c, f]
+
+where ``xpad`` is the input with its border padding and ``(s_h, s_w)`` are the strides; the
+output is ``activation(z)``.
+
+**Output size and padding** (as Keras and TensorFlow compute them), for an input length ``L``,
+a window ``k`` and a stride ``s``:
+
+* ``padding="valid"``: no padding, only windows that fit: ``out = floor((L - k) / s) + 1``;
+* ``padding="same"``: ``out = ceil(L / s)``, and the input gets ``max((out - 1) * s + k - L, 0)``
+  lines of padding, half before and half after, the odd one after (at the bottom / right).
+
+**im2col.** Instead of looping over pixels, we copy every window the kernel visits into one row
+of a matrix ``cols``; the whole convolution is then one matrix product ``cols @ K``, the
+operation BLAS (and a GPU) does fastest. The helpers here are shared with the pooling layers.
+"""
+
+import numbers
+
+from tinynet import activations, backend, initializers
+from tinynet.layers.base import Layer, check_positive_int
+from tinynet.utils.lookup import lookup
+
+PADDINGS = {"valid": "valid", "same": "same"}
+
+
+# --- window geometry, shared with the pooling layers ---------------------------------------------
+
+
+def normalize_pair(name, value):
+    """``3`` or ``(3, 3)`` as the pair ``(3, 3)`` of positive integers (kernel sizes, strides...)."""
+    pair = (value, value) if isinstance(value, numbers.Integral) and not isinstance(value, bool) else value
+    if isinstance(pair, list):
+        pair = tuple(pair)
+    if not isinstance(pair, tuple) or len(pair) != 2:
+        raise ValueError(f"{name} must be an integer or a tuple of 2 integers, such as (2, 2); got {value!r}.")
+    return tuple(check_positive_int(name, v) for v in pair)
+
+
+def normalize_padding(padding):
+    """``"valid"`` or ``"same"`` (any case), with a suggestion for a misspelt name."""
+    return lookup("padding", padding, PADDINGS)
+
+
+def output_length(length, window, stride, padding):
+    """How many windows fit along one axis of ``length`` (see the module docstring)."""
+    if padding == "same":
+        return -(-length // stride)  # ceil(length / stride)
+    return (length - window) // stride + 1
+
+
+def padding_amounts(length, window, stride, padding):
+    """``(before, after)``: the lines of padding on each side of one axis; the odd one goes after."""
+    if padding == "valid":
+        return 0, 0
+    total = max((output_length(length, window, stride, padding) - 1) * stride + window - length, 0)
+    return total // 2, total - total // 2
+
+
+def check_image_shape(layer, shape):
+    """Raise a clear error unless ``shape`` is a 4-D image batch shape ``(n, rows, cols, channels)``."""
+    if len(shape) != 4:
+        raise ValueError(
+            f"{type(layer).__name__} layer {layer.name!r} expects 4-D input (samples, rows, cols, "
+            f"channels); got shape {tuple(shape)}. Reshape the images to add a channel axis, e.g. "
+            f"x.reshape(-1, 28, 28, 1) for MNIST."
+        )
+
+
+def image_output_size(layer, input_shape, window, strides, padding):
+    """``(out_h, out_w)`` for an image batch shape, with an error when the window does not fit."""
+    check_image_shape(layer, input_shape)
+    height, width = input_shape[1], input_shape[2]
+    if padding == "valid" and (height < window[0] or width < window[1]):
+        raise ValueError(
+            f"{type(layer).__name__} layer {layer.name!r}: its {window[0]}x{window[1]} window does "
+            f"not fit in the {height}x{width} input with padding='valid'. Use padding='same', a "
+            f"smaller window, or fewer layers that shrink the image before it."
+        )
+    return (
+        output_length(height, window[0], strides[0], padding),
+        output_length(width, window[1], strides[1], padding),
+    )
+
+
+def pad_images(x, window, strides, padding, value=0.0):
+    """``x`` (n, H, W, C) with the rows and columns of ``value`` that ``padding`` adds around it.
+
+    Returns the padded batch and the ``(top, left)`` padding, to crop the gradient back later.
+    """
+    top, bottom = padding_amounts(x.shape[1], window[0], strides[0], padding)
+    left, right = padding_amounts(x.shape[2], window[1], strides[1], padding)
+    if top == bottom == left == right == 0:
+        return x, (0, 0)
+    xp = backend.namespace()
+    n, height, width, channels = x.shape
+    fill = xp.full_like(x[:, :1, :1, :], value)  # made from x, so on x's device with x's dtype
+
+    def block(rows, cols):
+        return xp.broadcast_to(fill, (n, rows, cols, channels))
+
+    x = xp.concat([block(top, width), x, block(bottom, width)], axis=1)
+    x = xp.concat([block(x.shape[1], left), x, block(x.shape[1], right)], axis=2)
+    return x, (top, left)
+
+
+def window_offsets(window):
+    """The offsets ``(i, j)`` inside a ``kh x kw`` window, row by row: (0, 0), (0, 1), ..."""
+    return [(i, j) for i in range(window[0]) for j in range(window[1])]
+
+
+def shifted(offset, strides, output_size):
+    """The index that picks, for every output pixel, the input element at ``offset`` in its window.
+
+    ``xpad[shifted((i, j), ...)]`` has shape ``(n, out_h, out_w, C)``: element ``[:, y, x, :]``
+    is ``xpad[:, s_h * y + i, s_w * x + j, :]``. Plain slicing, so a view and no copy.
+    """
+    (i, j), (s_h, s_w), (out_h, out_w) = offset, strides, output_size
+    return (
+        slice(None),
+        slice(i, i + s_h * (out_h - 1) + 1, s_h),
+        slice(j, j + s_w * (out_w - 1) + 1, s_w),
+        slice(None),
+    )
+
+
+def crop(x, top_left, size):
+    """The ``size = (H, W)`` block of ``x`` (n, H', W', C) that starts at ``top_left``: undoes padding."""
+    (top, left), (height, width) = top_left, size
+    return x[:, top:top + height, left:left + width, :]
+
+
+# --- im2col and col2im --------------------------------------------------------------------------
+
+
+def im2col(xpad, window, strides, output_size):
+    """Copy every window of ``xpad`` into one row: ``(n, H, W, C)`` -> ``(n*out_h*out_w, kh*kw*C)``.
+
+    One sample, one channel, a 4x4 input and a 2x2 kernel at stride 1 (3x3 outputs)::
+
+        a b c d     offset (0, 0) picks   a b c     offset (0, 1) picks   b c d
+        e f g h                           e f g                           f g h
+        i j k l                           i j k                           j k l
+        m n o p     ... and (1, 0), (1, 1) likewise
+
+        cols = [ a b e f ]   <- the window under output (0, 0)
+               [ b c f g ]   <- output (0, 1)
+               [   ...   ]      one row per output pixel, 9 in all
+
+    The loop runs over the ``kh * kw`` offsets of the window (4 here), never over pixels or
+    samples: offset ``(i, j)`` gives column ``(i, j)`` of every row at once, as one slice.
+    Stacking the slices on axis 3 gives ``(n, out_h, out_w, kh*kw, C)``: each row's numbers are
+    ordered ``(i, j, c)``, the order of the kernel ``(kh, kw, C, filters)`` reshaped to
+    ``(kh*kw*C, filters)``, and the rows come out in the order of the output ``(n, out_h, out_w)``,
+    so ``cols @ K`` reshapes to the channels-last output without any transpose.
+    """
+    xp = backend.namespace()
+    n, channels = xpad.shape[0], xpad.shape[3]
+    picks = [xpad[shifted(offset, strides, output_size)] for offset in window_offsets(window)]
+    cols = xp.stack(picks, axis=3)
+    return xp.reshape(cols, (n * output_size[0] * output_size[1], window[0] * window[1] * channels))
+
+
+def col2im(grad_cols, grad_padded, window, strides, output_size):
+    """The adjoint of :func:`im2col`: add each row of ``grad_cols`` back onto the window it came from.
+
+    ``grad_padded`` is an array of zeros shaped like the padded input; it is returned with, at
+    every input element, the sum of the gradients of all the window copies of that element
+    (an element lies in up to ``kh * kw`` windows when they overlap). Same loop as im2col.
+    """
+    xp = backend.namespace()
+    n, channels = grad_padded.shape[0], grad_padded.shape[3]
+    grad = xp.reshape(grad_cols, (n, output_size[0], output_size[1], window[0] * window[1], channels))
+    for index, offset in enumerate(window_offsets(window)):
+        grad_padded[shifted(offset, strides, output_size)] += grad[:, :, :, index, :]
+    return grad_padded
+
+
+# --- the layer ----------------------------------------------------------------------------------
+
+
+class Conv2D(Layer):
+    """A 2-D convolution layer: ``filters`` learned ``kh x kw`` filters slid over the image.
+
+    ``Conv2D(32, (5, 5), activation="relu", input_shape=(28, 28, 1))`` maps a batch
+    ``(n, 28, 28, 1)`` to ``(n, 24, 24, 32)`` and has ``5*5*1*32 + 32 = 832`` parameters.
+
+    Forward, with ``cols`` from :func:`im2col` (one row per output pixel ``p``) and the kernel
+    reshaped to ``W`` of shape ``(kh*kw*C, filters)``: ``z = cols @ W + b``, reshaped to
+    ``(n, out_h, out_w, filters)``.
+
+    Backward, writing ``g = dL/dz`` reshaped to ``(n*out_h*out_w, filters)``, exactly as in Dense:
+
+    * ``z_pf = sum_q cols_pq W_qf + b_f``, so ``dL/dW = cols^T g``, reshaped to the kernel's shape;
+    * ``dL/db_f = sum_p g_pf``: the column sums of ``g`` (every pixel uses the same bias);
+    * ``dL/dcols = g W^T``. Each entry of ``cols`` is a copy of one input element
+      (``cols[p, (i, j, c)] = xpad[n, s_h*y + i, s_w*x + j, c]`` for output pixel ``p = (n, y, x)``),
+      so ``dL/dxpad`` at an element is the sum of ``dL/dcols`` over all its copies: that is
+      :func:`col2im`. Cropping the padding off gives ``dL/dx``.
+    """
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=(1, 1),
+        padding="valid",
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        filters = check_positive_int("Conv2D filters", filters)
+        kernel_size = normalize_pair("Conv2D kernel_size", kernel_size)
+        strides = normalize_pair("Conv2D strides", strides)
+        padding = normalize_padding(padding)
+        activation = activations.get(activation)
+        kernel_initializer = initializers.get(kernel_initializer)
+        bias_initializer = initializers.get(bias_initializer)
+        super().__init__(**kwargs)
+        self.filters, self.kernel_size, self.strides, self.padding = filters, kernel_size, strides, padding
+        self.activation = activation
+        self.use_bias = use_bias
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+
+    def build(self, input_shape):
+        self.compute_output_shape(input_shape)  # checks the shape before any weight exists
+        kernel_shape = (*self.kernel_size, input_shape[-1], self.filters)
+        self.kernel = self.add_weight(kernel_shape, self.kernel_initializer)
+        self.bias = self.add_weight((self.filters,), self.bias_initializer) if self.use_bias else None
+        super().build(input_shape)
+
+    def compute_output_shape(self, input_shape):
+        out_h, out_w = image_output_size(self, input_shape, self.kernel_size, self.strides, self.padding)
+        return (input_shape[0], out_h, out_w, self.filters)
+
+    def forward(self, x, training=False):
+        xp = backend.namespace()
+        self._check_batch(x)
+        out_h, out_w, _ = self.compute_output_shape(tuple(x.shape))[1:]
+        xpad, self.padding_top_left = pad_images(x, self.kernel_size, self.strides, self.padding)
+        # Kept for backward: cols for dL/dW; the padded input's shape and device for dL/dx.
+        self.input_size = tuple(x.shape[1:3])
+        self.padded_inputs = xpad
+        self.cols = im2col(xpad, self.kernel_size, self.strides, (out_h, out_w))
+        z = self.cols @ xp.reshape(self.kernel, (-1, self.filters))
+        if self.use_bias:
+            z = z + self.bias
+        return self.activation.forward(xp.reshape(z, (x.shape[0], out_h, out_w, self.filters)))
+
+    def backward(self, grad_output):
+        return self.backward_from_logits(self.activation.backward(grad_output))
+
+    def backward_from_logits(self, grad_z):
+        """The backward pass from ``dL/dz``, the gradient before the activation (see the class)."""
+        xp = backend.namespace()
+        output_size = tuple(grad_z.shape[1:3])
+        g = xp.reshape(grad_z, (-1, self.filters))
+        self.grads[0] = xp.reshape(self.cols.T @ g, self.kernel.shape)
+        if self.use_bias:
+            self.grads[1] = xp.sum(g, axis=0)
+        if not self.input_gradient_needed:
+            return None
+        grad_cols = g @ xp.reshape(self.kernel, (-1, self.filters)).T
+        grad_padded = col2im(
+            grad_cols, xp.zeros_like(self.padded_inputs), self.kernel_size, self.strides, output_size
+        )
+        return crop(grad_padded, self.padding_top_left, self.input_size)
+
+    def _check_batch(self, x):
+        check_image_shape(self, x.shape)
+        channels = self.kernel.shape[2]
+        if x.shape[3] != channels:
+            raise ValueError(
+                f"Conv2D layer {self.name!r} was built for {channels} input channel(s); got a batch "
+                f"of shape {tuple(x.shape)} with {x.shape[3]}."
+            )
