@@ -23,12 +23,14 @@ from tinynet import (
     optimizers,
     utils,
 )
+from tinynet.gradient_check import check_gradients
 from tinynet.models import Sequential
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Sequential",
+    "check_gradients",
     "activations",
     "backend",
     "callbacks",
