@@ -1,0 +1,199 @@
+"""Gradient checking: does every backward pass compute the slope it claims to?
+
+Backpropagation gives ``dL/dw`` for every weight ``w`` with one formula per layer (each docstring
+derives its own). A wrong formula crashes nothing: the model just learns badly. So we also
+*measure* each slope, nudging one weight at a time by a small step ``h`` both ways::
+
+    n = (L(w + h) - L(w - h)) / 2h        central differences: off by O(h^2) only
+
+and compare ``n`` with the analytic gradient ``a`` from one forward and backward pass through the
+model's own code (``Sequential._forward``, ``_backward`` and ``_grads``). For each weight array
+(a layer's kernel, its bias) the table shows::
+
+    relative error = ||a - n|| / (||a|| + ||n||)        over all its checked entries
+
+0 when the two agree, 1 when they point apart. A correct backward pass gives about 1e-9 here; a
+wrong one 1e-2 or more. (The norm, rather than the worst entry, keeps entries whose slope is
+almost 0 from turning rounding noise into a large ratio.)
+
+How your model is left alone: the check runs on a *float64 twin*, a copy of the model whose layers
+hold float64 copies of its weights, with :func:`tinynet.backend.floatx` set to ``"float64"`` while
+it runs. float64 matters: float32 keeps about 7 digits, and ``L(w + h) - L(w - h)`` would lose
+most of them. The twin runs in inference mode, so ``Dropout`` draws no random mask and ``L`` is
+the same function at every call (and tinynet's random numbers are not touched).
+
+Layers without weights (``Flatten``, ``MaxPooling2D``...) are checked too, through the weights
+below them: their gradients pass through its ``backward``. Where the loss has a kink, a ``relu``
+input exactly at 0 or two tied maxima in a pooling window, the slope is not defined and a large
+error there need not be a bug.
+"""
+
+import copy
+import math
+
+import numpy as np
+
+from tinynet import activations, backend
+
+# Below this the analytic and numerical gradients agree up to float64 rounding.
+TOLERANCE = 1e-6
+
+
+def check_gradients(model, x, y, epsilon=1e-5, entries_per_weight=None, print_fn=print):
+    """Compare every weight's backpropagated gradient with central differences; return the worst error.
+
+    ``model`` is a built and compiled ``Sequential``; ``(x, y)`` a small batch (a few samples:
+    the loss is computed twice per weight entry). ``epsilon`` is the step ``h``.
+    ``entries_per_weight`` checks only that many entries of each weight array, chosen at random,
+    for big models (all of them when ``None``); the table says how many were checked.
+    ``print_fn`` receives each line of the table (default: ``print``).
+
+        check_gradients(model, x_test[:10], y_test[:10])
+    """
+    model._check_compiled("checking its gradients")
+    model._check_built("its gradients can be checked")
+    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not 0 < epsilon < 1:
+        raise ValueError(f"epsilon, the step of the central differences, must be in (0, 1); got {epsilon!r}.")
+    limit = entries_per_weight
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ValueError(f"entries_per_weight must be a positive integer or None; got {limit!r}.")
+    x, y = model._prepare(x, y)
+    samples = x.shape[0]
+
+    previous = backend.floatx()
+    backend.set_floatx("float64")
+    try:
+        twin = _float64_twin(model)
+        x, y = twin._to_device(x, y)
+        rows = _compare(twin, x, y, float(epsilon), limit)
+    finally:
+        backend.set_floatx(previous)
+    return _print_table(model, rows, samples, epsilon, limit, print_fn)
+
+
+def _float64_twin(model):
+    """A copy of ``model`` whose layers compute in float64; ``model`` itself is not changed."""
+    twin = copy.copy(model)  # the same loss; its own list of layers:
+    twin._layers = [_float64_layer(layer) for layer in model.layers]
+    return twin
+
+
+def _float64_layer(layer):
+    """A copy of ``layer`` with float64 copies of its weights and an activation of its own.
+
+    ``copy.copy`` keeps the settings (units, strides...). What ``forward`` and ``backward`` store
+    (``self.inputs``, ...) is assigned anew on the copy, never changed in place, so the original
+    keeps its own. Two things are shared and must not be: the weights, which layers list in
+    ``params`` and also name (``Dense.kernel`` is ``params[0]``), and the activation object, which
+    remembers its last output.
+    """
+    twin = copy.copy(layer)
+    twin.params = [backend.asarray(weight, dtype="float64") for weight in layer.get_weights()]
+    twin.grads = [None] * len(twin.params)
+    for attribute, value in vars(layer).items():
+        for original, wide in zip(layer.params, twin.params):
+            if value is original:
+                setattr(twin, attribute, wide)
+        if isinstance(value, activations.ActivationFunction):
+            setattr(twin, attribute, activations.get(value))
+    return twin
+
+
+def _weight_names(layer):
+    """Each weight's attribute name (``kernel``, ``bias``), or ``weight_<i>`` if it has none."""
+    names = {id(value): attribute for attribute, value in vars(layer).items()}
+    return [names.get(id(param), f"weight_{index}") for index, param in enumerate(layer.params)]
+
+
+def _compare(twin, x, y, epsilon, limit):
+    """One row per layer and weight: ``(layer, name, shape, checked, error)``; ``name`` is None for
+    a layer without weights."""
+
+    def loss():
+        return backend.to_scalar(twin.loss.value(y, twin._forward(x, training=False)))
+
+    twin._backward(y, twin._forward(x, training=False))
+    analytic = [backend.to_numpy(grad) for grad in twin._grads()]
+
+    # A generator of our own picks the entries, so tinynet's random numbers are not touched.
+    picker = np.random.default_rng(0)
+    rows, number = [], 0
+    for layer in twin.layers:
+        if not layer.params:
+            rows.append((layer, None, None, 0, None))
+        for name, param in zip(_weight_names(layer), layer.params):
+            values = backend.to_numpy(param).copy()
+            entries = _chosen_entries(values.shape, limit, picker)
+            numeric = np.empty(len(entries))
+            for count, entry in enumerate(entries):
+                param[entry] = values[entry] + epsilon
+                plus = loss()
+                param[entry] = values[entry] - epsilon
+                minus = loss()
+                param[entry] = values[entry]
+                numeric[count] = (plus - minus) / (2 * epsilon)
+            exact = np.array([analytic[number][entry] for entry in entries])
+            rows.append((layer, name, values.shape, len(entries), _relative_error(exact, numeric)))
+            number += 1
+    return rows
+
+
+def _chosen_entries(shape, limit, picker):
+    """The index tuples to check: all entries, or ``limit`` of them drawn without repetition."""
+    size = math.prod(shape)
+    if limit is None or limit >= size:
+        flat = range(size)
+    else:
+        flat = np.sort(picker.choice(size, limit, replace=False))
+    return [tuple(int(i) for i in np.unravel_index(f, shape)) for f in flat]
+
+
+def _relative_error(analytic, numeric):
+    """``||a - n|| / (||a|| + ||n||)``, and 0 when both are exactly 0."""
+    scale = np.linalg.norm(analytic) + np.linalg.norm(numeric)
+    return float(np.linalg.norm(analytic - numeric) / scale) if scale else 0.0
+
+
+def _print_table(model, rows, samples, epsilon, limit, print_fn):
+    """Print the table of relative errors and the verdict; return the worst error."""
+    labels = {layer: f"{layer.name} ({type(layer).__name__})" for layer, *_ in rows}
+    widths = (max(len(label) for label in labels.values()) + 2, 8, 14, 18, 14)
+    rule = sum(widths)
+
+    def line(fields):
+        print_fn("".join(str(field).ljust(width) for field, width in zip(fields, widths)).rstrip())
+
+    print_fn(
+        f"Gradient check of {model.name} on {samples} samples: "
+        f"float64, central differences, epsilon={epsilon:g}"
+    )
+    print_fn("_" * rule)
+    line(["Layer (type)", "Weight", "Shape", "Entries checked", "Relative error"])
+    print_fn("=" * rule)
+    worst, worst_row, previous_layer = 0.0, None, None
+    for layer, name, shape, checked, error in rows:
+        label = labels[layer] if layer is not previous_layer else ""
+        previous_layer = layer
+        if name is None:
+            line([label, "-", "", "", "no weights"])
+            continue
+        size = math.prod(shape)
+        entries = f"{checked:,}" if checked == size else f"{checked:,} of {size:,}"
+        line([label, name, shape, entries, f"{error:.2e}"])
+        if worst_row is None or error > worst:
+            worst, worst_row = error, (layer.name, name)
+    print_fn("=" * rule)
+    if any(name is not None and checked < math.prod(shape) for _, name, shape, checked, _ in rows):
+        print_fn(f"Only {limit:,} random entries of each larger weight array were checked.")
+    if worst_row is None:
+        print_fn("The model has no weights: nothing to check.")
+        return worst
+    where = f"Worst: {worst:.2e} ({worst_row[0]} {worst_row[1]})"
+    if worst < TOLERANCE:
+        print_fn(f"{where}: backpropagation agrees with the measured slopes.")
+    else:
+        print_fn(
+            f"{where}, above {TOLERANCE:g}: a backward pass at or above that layer is wrong "
+            "(or the loss has a kink there: a relu input at exactly 0, tied maxima)."
+        )
+    return worst
