@@ -47,7 +47,7 @@ def check_finite(name, values):
                 "Clean or impute the data before training."
             )
         if values.dtype.kind == "f" and values.dtype.itemsize > np.dtype(backend.floatx()).itemsize:
-            limit = np.finfo(backend.floatx()).max
+            limit = float(np.finfo(backend.floatx()).max)
             largest = float(np.abs(values).max())
             if largest > limit:
                 raise ValueError(

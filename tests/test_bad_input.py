@@ -1,0 +1,325 @@
+"""Bad input at the public boundary: each mistake a learner makes gets a ValueError or TypeError
+(FileNotFoundError for a missing file) whose message names what was expected and what was
+given, raised before anything changes: the weights, the optimizer (its step count and its
+per-weight slots) and the compiled loss and metrics are exactly as they were.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pytest
+
+from tinynet import backend
+from tinynet.callbacks import Callback
+from tinynet.datasets import mnist
+from tinynet.layers import Dense, Dropout, Flatten
+from tinynet.models import Sequential
+from tinynet.utils import to_categorical
+
+LOSS = "categorical_crossentropy"
+SPARSE = "sparse_categorical_crossentropy"
+
+
+@dataclass
+class Data:
+    """What a case may use: 10 samples of 4 features, their labels (0..2), one-hot targets, a folder."""
+
+    x: np.ndarray
+    labels: np.ndarray
+    y: np.ndarray
+    folder: object
+
+
+@pytest.fixture
+def data(tmp_path):
+    rng = np.random.default_rng(0)
+    labels = np.arange(10) % 3
+    return Data(rng.random((10, 4), dtype=np.float32), labels, to_categorical(labels, 3), tmp_path)
+
+
+def trained_model(data, loss=LOSS):
+    """4 -> 8 relu -> 3 softmax with Adam, after one training step (so its optimizer has state)."""
+    model = Sequential([Dense(8, activation="relu", input_shape=(4,)), Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
+    model.train_on_batch(data.x, data.labels if loss == SPARSE else data.y)
+    return model
+
+
+def state(model):
+    """Everything a failed call must leave alone, as host copies."""
+    optimizer = model.optimizer
+    slots = [[backend.to_numpy(s).copy() for s in slot] for slot in optimizer.slots]
+    return {
+        "weights": model.get_weights(),
+        "optimizer": optimizer,
+        "iterations": optimizer.iterations,
+        "learning_rate": optimizer.learning_rate,
+        "slots": slots,
+        "loss": model.loss,
+        "metrics": list(model.metrics),
+    }
+
+
+def assert_same_state(before, after):
+    for old, new in zip(before["weights"], after["weights"], strict=True):
+        np.testing.assert_array_equal(new, old)
+    assert after["optimizer"] is before["optimizer"]
+    assert after["iterations"] == before["iterations"]
+    assert after["learning_rate"] == before["learning_rate"]
+    for old_slot, new_slot in zip(before["slots"], after["slots"], strict=True):
+        for old, new in zip(old_slot, new_slot, strict=True):
+            np.testing.assert_array_equal(new, old)
+    assert after["loss"] is before["loss"]
+    assert after["metrics"] == before["metrics"]
+
+
+def assert_message(error, words):
+    message = str(error.value)
+    for word in words:
+        assert word in message, f"{word!r} missing from the message: {message}"
+
+
+@dataclass
+class Case:
+    id: str
+    call: Callable  # call(model, data)
+    error: type
+    words: tuple
+    loss: str = LOSS
+
+
+def with_value(array, row, column, value):
+    array = array.astype(np.float64)
+    array[row, column] = value
+    return array
+
+
+def saved_from(folder, model):
+    path = folder / f"{model.name}.npz"
+    model.save_weights(path)
+    return path
+
+
+def not_a_weights_file(folder):
+    path = folder / "notes.npz"
+    path.write_text("these are my notes, not weights")
+    return path
+
+
+class Counter(Callback):
+    pass
+
+
+MODEL_CASES = [
+    # compile
+    Case("compile-unknown-loss", lambda m, d: m.compile(loss="categorical_crossentropi"), ValueError,
+         ("Unknown loss 'categorical_crossentropi'", "Did you mean 'categorical_crossentropy'?")),
+    Case("compile-unknown-optimizer", lambda m, d: m.compile(optimizer="sdg", loss=LOSS), ValueError,
+         ("Unknown optimizer 'sdg'", "adam, rmsprop, sgd", "Did you mean 'sgd'?")),
+    Case("compile-unknown-metric", lambda m, d: m.compile(optimizer="sgd", loss=LOSS, metrics=["acuracy"]),
+         ValueError, ("Unknown metric 'acuracy'", "Did you mean 'accuracy'?")),
+    Case("compile-metrics-string", lambda m, d: m.compile(loss=LOSS, metrics="accuracy"), TypeError,
+         ("metrics must be a list", "metrics=['accuracy']")),
+    Case("compile-no-loss", lambda m, d: m.compile(optimizer="sgd"), ValueError, ("compile needs a loss",)),
+    # the features and the rank of x
+    Case("too-few-features", lambda m, d: m.fit(d.x[:, :3], d.y, verbose=0), ValueError,
+         ("(n, 4)", "(10, 3)", "3 features", "expects 4")),
+    Case("too-many-features", lambda m, d: m.predict(np.ones((10, 5))), ValueError, ("(n, 4)", "(10, 5)")),
+    Case("images-not-flattened", lambda m, d: m.fit(d.x.reshape(10, 2, 2), d.y, verbose=0), ValueError,
+         ("(n, 4)", "(10, 2, 2)", "x.reshape(10, 4)")),
+    Case("one-sample-without-batch-axis", lambda m, d: m.predict(d.x[0]), ValueError,
+         ("single sample", "x.reshape(1, 4)")),
+    # x against y
+    Case("different-sample-counts", lambda m, d: m.fit(d.x, d.y[:7], verbose=0), ValueError,
+         ("same number of samples", "10 in x", "7 in y")),
+    Case("wrong-number-of-classes", lambda m, d: m.fit(d.x, to_categorical(d.labels, 5), verbose=0),
+         ValueError, ("(None, 3)", "(10, 5)", "num_classes")),
+    Case("integer-labels-for-categorical", lambda m, d: m.fit(d.x, d.labels, verbose=0), ValueError,
+         ("one-hot", "to_categorical(y, num_classes=3)", "sparse_categorical_crossentropy")),
+    Case("label-column-for-categorical", lambda m, d: m.evaluate(d.x, d.labels[:, None], verbose=0),
+         ValueError, ("to_categorical(y, num_classes=3)", "sparse_categorical_crossentropy")),
+    Case("sparse-label-too-large", lambda m, d: m.fit(d.x, np.arange(10), verbose=0), ValueError,
+         ("integer labels 0..2", "3 outputs", "0 to 9"), SPARSE),
+    Case("sparse-label-fractional", lambda m, d: m.fit(d.x, d.labels / 2, verbose=0), ValueError,
+         ("integer labels 0..2",), SPARSE),
+    Case("sparse-given-one-hot", lambda m, d: m.fit(d.x, d.y, verbose=0), ValueError,
+         ("shape (n,)", "(10, 3)", "loss='categorical_crossentropy'"), SPARSE),
+    Case("y-missing-in-fit", lambda m, d: m.fit(d.x, verbose=0), ValueError, ("y is missing",)),
+    Case("y-missing-in-evaluate", lambda m, d: m.evaluate(d.x, verbose=0), ValueError, ("y is missing",)),
+    Case("y-missing-in-train_on_batch", lambda m, d: m.train_on_batch(d.x, None), ValueError,
+         ("y is missing",)),
+    # the values in x and y
+    Case("nan-in-x", lambda m, d: m.fit(with_value(d.x, 2, 1, np.nan), d.y, verbose=0), ValueError,
+         ("x contains NaN or infinite values", "sample 2")),
+    Case("inf-in-x-predict", lambda m, d: m.predict(with_value(d.x, 0, 0, -np.inf)), ValueError,
+         ("x contains NaN or infinite",)),
+    Case("inf-in-y", lambda m, d: m.train_on_batch(d.x, with_value(d.y, 4, 0, np.inf)), ValueError,
+         ("y contains NaN or infinite values", "sample 4")),
+    Case("nan-in-device-x", lambda m, d: m.evaluate(backend.asarray(with_value(d.x, 1, 1, np.nan)), d.y),
+         ValueError, ("x contains NaN or infinite",)),
+    Case("nan-in-validation-data", lambda m, d: m.fit(d.x, d.y, validation_data=(with_value(d.x, 0, 0, np.nan), d.y),
+                                                      verbose=0), ValueError, ("x contains NaN",)),
+    Case("too-large-for-float32", lambda m, d: m.predict(with_value(d.x, 3, 2, 1e300)), ValueError,
+         ("1e+300", "too large for float32", "Scale")),
+    Case("text-in-x", lambda m, d: m.fit(d.x.astype(str), d.y, verbose=0), TypeError,
+         ("x must hold numbers", "<U", "astype('float32')")),
+    Case("mixed-list-in-x", lambda m, d: m.predict([[1, 2, 3, "4"]] * 3), TypeError, ("x must hold numbers",)),
+    Case("ragged-list-in-x", lambda m, d: m.predict([[1, 2, 3, 4], [1, 2]]), TypeError,
+         ("x must be an array of numbers", "could not convert")),
+    Case("complex-x", lambda m, d: m.predict(d.x + 1j), TypeError, ("x must hold numbers", "complex")),
+    Case("text-labels", lambda m, d: m.fit(d.x, d.labels.astype(str), verbose=0), TypeError,
+         ("y must hold numbers",)),
+    Case("empty-x", lambda m, d: m.fit(d.x[:0], d.y[:0], verbose=0), ValueError, ("x is empty", "(0, 4)")),
+    Case("empty-predict", lambda m, d: m.predict(np.zeros((0, 4))), ValueError, ("x is empty",)),
+    Case("x-missing", lambda m, d: m.predict(None), ValueError, ("x is missing",)),
+    Case("scalar-x", lambda m, d: m.predict(3.0), ValueError, ("x is empty", "shape ()")),
+    # counts and sizes
+    Case("batch_size-0", lambda m, d: m.fit(d.x, d.y, batch_size=0, verbose=0), ValueError,
+         ("batch_size must be an integer >= 1", "got 0")),
+    Case("batch_size-negative", lambda m, d: m.fit(d.x, d.y, batch_size=-8, verbose=0), ValueError,
+         ("batch_size", "got -8")),
+    Case("batch_size-float", lambda m, d: m.fit(d.x, d.y, batch_size=2.5, verbose=0), TypeError,
+         ("batch_size must be an integer", "2.5", "float")),
+    Case("batch_size-text", lambda m, d: m.fit(d.x, d.y, batch_size="32", verbose=0), TypeError,
+         ("batch_size must be an integer", "'32'")),
+    Case("evaluate-batch_size-0", lambda m, d: m.evaluate(d.x, d.y, batch_size=0, verbose=0), ValueError,
+         ("batch_size must be an integer >= 1", "got 0")),
+    Case("predict-batch_size-0", lambda m, d: m.predict(d.x, batch_size=0), ValueError,
+         ("batch_size must be an integer >= 1",)),
+    Case("epochs-negative", lambda m, d: m.fit(d.x, d.y, epochs=-1, verbose=0), ValueError,
+         ("epochs must be an integer >= 0", "got -1")),
+    Case("epochs-float", lambda m, d: m.fit(d.x, d.y, epochs=2.0, verbose=0), TypeError,
+         ("epochs must be an integer", "float")),
+    Case("epochs-bool", lambda m, d: m.fit(d.x, d.y, epochs=True, verbose=0), TypeError,
+         ("epochs must be an integer", "bool")),
+    Case("verbose-text", lambda m, d: m.fit(d.x, d.y, verbose="yes"), TypeError, ("verbose must be an integer",)),
+    Case("validation_split-1", lambda m, d: m.fit(d.x, d.y, validation_split=1.0, verbose=0), ValueError,
+         ("validation_split must be a number in [0, 1)", "1.0")),
+    Case("validation_split-leaves-no-training", lambda m, d: m.fit(d.x, d.y, validation_split=0.95, verbose=0),
+         ValueError, ("10 for validation and 0 for training",)),
+    Case("validation_data-triple", lambda m, d: m.fit(d.x, d.y, validation_data=(d.x, d.y, d.y), verbose=0),
+         ValueError, ("validation_data must be a tuple (x_val, y_val)",)),
+    Case("validation_data-wrong-classes", lambda m, d: m.fit(d.x, d.y, validation_data=(d.x, d.y[:, :2]),
+                                                             verbose=0), ValueError, ("(10, 2)",)),
+    Case("callbacks-not-a-list", lambda m, d: m.fit(d.x, d.y, callbacks=Counter(), verbose=0), TypeError,
+         ("callbacks must be a list",)),
+    Case("callbacks-of-functions", lambda m, d: m.fit(d.x, d.y, callbacks=[print], verbose=0), TypeError,
+         ("tinynet Callback objects", "print")),
+    # the *_on_batch methods
+    Case("train_on_batch-features", lambda m, d: m.train_on_batch(d.x[:, :2], d.y), ValueError,
+         ("(n, 4)", "(10, 2)")),
+    Case("test_on_batch-samples", lambda m, d: m.test_on_batch(d.x, d.y[:3]), ValueError,
+         ("10 in x", "3 in y")),
+    Case("predict_on_batch-features", lambda m, d: m.predict_on_batch(d.x[:, :1]), ValueError, ("(10, 1)",)),
+    # weights
+    Case("set_weights-too-few", lambda m, d: m.set_weights(m.get_weights()[:-1]), ValueError,
+         ("has 4 weight arrays", "got 3")),
+    Case("set_weights-wrong-shape", lambda m, d: m.set_weights([w + 1 for w in m.get_weights()[:-1]] + [np.ones(4)]),
+         ValueError, ("Layer 'dense_", "expected (3,)", "got (4,)")),
+    Case("set_weights-transposed-kernel", lambda m, d: m.set_weights([m.get_weights()[0].T] + m.get_weights()[1:]),
+         ValueError, ("expected (4, 8)", "got (8, 4)")),
+    Case("set_weights-nan-in-last-layer", lambda m, d: m.set_weights([w + 1 for w in m.get_weights()[:-1]]
+                                                                     + [np.full(3, np.nan)]),
+         ValueError, ("NaN or infinite",)),
+    Case("set_weights-text", lambda m, d: m.set_weights(m.get_weights()[:-1] + [np.array(["a", "b", "c"])]),
+         TypeError, ("must hold numbers",)),
+    Case("set_weights-none", lambda m, d: m.set_weights(None), TypeError, ("list of arrays", "NoneType")),
+    Case("load_weights-missing-file", lambda m, d: m.load_weights(d.folder / "missing.npz"), FileNotFoundError,
+         ("No weights file", "missing.npz")),
+    Case("load_weights-other-widths", lambda m, d: m.load_weights(saved_from(d.folder, Sequential(
+        [Dense(5, input_shape=(4,)), Dense(3)]))), ValueError, ("(4, 5)", "(4, 8)", "does not fit")),
+    Case("load_weights-more-layers", lambda m, d: m.load_weights(saved_from(d.folder, Sequential(
+        [Dense(8, input_shape=(4,)), Dense(8), Dense(3)]))), ValueError,
+         ("holds 6 weight arrays", "has 4", "another architecture")),
+    Case("load_weights-no-bias", lambda m, d: m.load_weights(saved_from(d.folder, Sequential(
+        [Dense(8, input_shape=(4,), use_bias=False), Dense(3), Dense(3, use_bias=False)]))), ValueError,
+         ("does not fit",)),
+    Case("load_weights-not-weights", lambda m, d: m.load_weights(not_a_weights_file(d.folder)), ValueError,
+         ("not a weights file written by save_weights",)),
+]
+
+
+@pytest.mark.parametrize("case", MODEL_CASES, ids=[case.id for case in MODEL_CASES])
+def test_bad_input_is_refused_and_changes_nothing(case, data, array_backend):
+    model = trained_model(data, case.loss)
+    before = state(model)
+    with pytest.raises(case.error) as error:
+        case.call(model, data)
+    assert_message(error, case.words)
+    assert_same_state(before, state(model))
+
+
+@pytest.mark.parametrize("method", ["fit", "evaluate", "train_on_batch", "test_on_batch"])
+def test_training_or_evaluating_before_compile_is_refused(method, data):
+    model = Sequential([Dense(3, activation="softmax", input_shape=(4,))])
+    weights = model.get_weights()
+    with pytest.raises(ValueError) as error:
+        getattr(model, method)(data.x, data.y)
+    assert_message(error, (f"must compile the model before {method}", "model.compile(loss="))
+    for old, new in zip(weights, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(new, old)
+    assert model.optimizer is None
+
+
+def test_a_failed_fit_keeps_the_previous_history(data):
+    model = trained_model(data)
+    history = model.fit(data.x, data.y, epochs=2, verbose=0)
+    with pytest.raises(ValueError):
+        model.fit(data.x, data.y[:5], verbose=0)
+    assert model.history is history and len(history.epoch) == 2
+
+
+def test_an_unbuilt_model_is_not_built_from_data_holding_nan(data):
+    model = Sequential([Dense(3, activation="softmax")])
+    model.compile(loss=LOSS)
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit(with_value(data.x[:, :2], 0, 0, np.nan), data.y, verbose=0)
+    assert not model.built
+    model.fit(data.x, data.y, verbose=0)  # the corrected data still decides the input shape
+    assert model.input_shape == (None, 4)
+
+
+# Mistakes made without a model, or while building one: nothing to change, a clear message.
+OTHER_CASES = [
+    Case("Dense-0-units", lambda d: Dense(0), ValueError, ("Dense units must be a positive integer", "got 0")),
+    Case("Dense-negative-units", lambda d: Dense(-3), ValueError, ("positive integer", "-3")),
+    Case("Dense-float-units", lambda d: Dense(10.0), TypeError, ("positive integer", "10.0", "float")),
+    Case("Dense-text-units", lambda d: Dense("10"), TypeError, ("positive integer", "'10'")),
+    Case("unknown-activation", lambda d: Dense(3, activation="sigmod"), ValueError,
+         ("Unknown activation 'sigmod'", "relu, sigmoid, softmax", "Did you mean 'sigmoid'?")),
+    Case("unknown-initializer", lambda d: Dense(3, kernel_initializer="glorot_unifrom"), ValueError,
+         ("Unknown initializer 'glorot_unifrom'", "Did you mean 'glorot_uniform'?")),
+    Case("activation-not-a-name", lambda d: Dense(3, activation=5), TypeError, ("activation name", "int")),
+    Case("input_shape-zero", lambda d: Dense(3, input_shape=(0,)), ValueError,
+         ("input_shape must be a tuple of positive integers", "(0,)")),
+    Case("Dropout-rate-1.5", lambda d: Dropout(1.5), ValueError, ("Dropout rate", "[0, 1)", "1.5")),
+    Case("add-a-name", lambda d: Sequential().add("dense"), TypeError, ("tinynet layer", "'dense'", "str")),
+    Case("Dense-on-images", lambda d: Sequential([Dense(3, input_shape=(28, 28))]), ValueError,
+         ("2-D input", "(None, 28, 28)", "Flatten()")),
+    Case("predict-without-layers", lambda d: Sequential().predict(d.x), ValueError, ("no layers",)),
+    Case("weights-of-unbuilt-model", lambda d: Sequential([Flatten(), Dense(3)]).get_weights(), ValueError,
+         ("must be built", "input_shape")),
+    Case("to_categorical-negative", lambda d: to_categorical([0, -1, 2], 3), ValueError, ("labels >= 0", "-1")),
+    Case("to_categorical-fractional", lambda d: to_categorical([0, 1.5, 2], 3), ValueError,
+         ("whole-number class labels", "1.5")),
+    Case("to_categorical-nan", lambda d: to_categorical([0.0, np.nan], 3), ValueError, ("whole-number",)),
+    Case("to_categorical-label-too-large", lambda d: to_categorical([0, 3], 3), ValueError,
+         ("label 3", "num_classes=3", "0 to 2")),
+    Case("to_categorical-text", lambda d: to_categorical(["cat", "dog"]), TypeError,
+         ("integer class labels", "<U3")),
+    Case("to_categorical-empty", lambda d: to_categorical([]), ValueError, ("no labels",)),
+    Case("to_categorical-num_classes-0", lambda d: to_categorical([0], 0), ValueError,
+         ("num_classes must be a positive integer", "0")),
+    Case("mnist-missing-folder", lambda d: mnist.load_data(path=d.folder / "nowhere"), FileNotFoundError,
+         ("MNIST not found", "nowhere", "TINYNET_DATA_DIR")),
+    Case("mnist-not-an-npz", lambda d: mnist.load_data(path=not_a_weights_file(d.folder)), ValueError,
+         ("notes.npz", "not a readable .npz")),
+]
+
+
+@pytest.mark.parametrize("case", OTHER_CASES, ids=[case.id for case in OTHER_CASES])
+def test_bad_arguments_get_a_clear_error(case, data):
+    with pytest.raises(case.error) as error:
+        case.call(data)
+    assert_message(error, case.words)
