@@ -437,6 +437,21 @@ class Sequential:
         x, _ = self._prepare(x)
         return backend.to_numpy(self._forward(backend.asarray(x), training=False))
 
+    def layer_outputs(self, x):
+        """Every layer's output for ``x``, first layer first, as NumPy arrays (inference mode).
+
+        To look inside the network: ``model.layer_outputs(x_test[:5])[0]`` is what the tutorial's
+        hidden layer makes of five test digits; the last entry is ``model.predict(x_test[:5])``.
+        (Keras: ``Model(model.inputs, [layer.output for layer in model.layers]).predict(x)``.)
+        """
+        x, _ = self._prepare(x)
+        x = backend.asarray(x)
+        outputs = []
+        for layer in self._layers:
+            x = layer.forward(x, training=False)
+            outputs.append(backend.to_numpy(x))
+        return outputs
+
     # --- weights -------------------------------------------------------------------------------
 
     def get_weights(self):
