@@ -1,0 +1,441 @@
+"""The learning process: activations and losses against their formulas, the choice of accuracy,
+fit's options (validation, shuffling, initial_epoch, verbose), initializers, Dropout, and a
+relu/Adam network on real MNIST."""
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+from tinynet import activations, backend, initializers, losses, metrics
+from tinynet.initializers import RandomNormal
+from tinynet.layers import Activation, Dense, Dropout
+from tinynet.models import Sequential
+from tinynet.optimizers import SGD
+from tinynet.utils import set_random_seed, to_categorical
+
+rng = np.random.default_rng(42)
+
+
+def classification_data(samples=40, features=5, classes=3, seed=0):
+    generator = np.random.default_rng(seed)
+    x = generator.normal(size=(samples, features)).astype(np.float32)
+    labels = np.argmax(x[:, :classes], axis=1)  # a rule the network can learn
+    return x, labels
+
+
+def softmax_model(features=5, classes=3, seed=0, learning_rate=0.1):
+    set_random_seed(seed)
+    model = Sequential([Dense(8, activation="relu", input_shape=(features,)), Dense(classes, activation="softmax")])
+    model.compile(optimizer=SGD(learning_rate=learning_rate), loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def assert_same_weights(got, expected):
+    """Two lists of weight arrays (as get_weights returns) are equal, array by array."""
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+# --- activations -------------------------------------------------------------------------------
+
+Z = np.array([[-1000.0, -20.0, -3.0, -0.5, 0.0], [0.5, 3.0, 20.0, 1000.0, 1e-3]])
+SAFE_EXP = np.exp(Z - Z.max(axis=1, keepdims=True))
+EXPECTED_ACTIVATIONS = {
+    "linear": Z,
+    "sigmoid": np.where(Z >= 0, 1 / (1 + np.exp(-np.abs(Z))), np.exp(-np.abs(Z)) / (1 + np.exp(-np.abs(Z)))),
+    "tanh": np.tanh(Z),
+    "relu": np.maximum(Z, 0),
+    "softmax": SAFE_EXP / SAFE_EXP.sum(axis=1, keepdims=True),
+}
+
+
+@pytest.mark.parametrize("name", list(EXPECTED_ACTIVATIONS))
+def test_activations_by_name_function_and_layer(array_backend, name):
+    expected = EXPECTED_ACTIVATIONS[name]
+    z = backend.asarray(Z)
+    with np.errstate(over="raise", invalid="raise"):  # no overflow even at +-1000
+        by_name = backend.to_numpy(activations.get(name).forward(z))
+        by_function = backend.to_numpy(getattr(activations, name)(z))
+        by_layer = Activation(name)(Z)
+        by_function_object = Activation(getattr(activations, name))(Z)
+    for got in (by_name, by_function, by_layer, by_function_object):
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+        assert got.dtype == np.float32
+
+
+def test_activation_none_is_linear_and_unknown_names_suggest_the_closest():
+    assert activations.get(None).name == "linear"
+    np.testing.assert_array_equal(Activation(None)(Z), Z.astype(np.float32))
+    model = Sequential([Dense(3, activation=activations.relu, input_shape=(2,))])
+    assert model.layers[0].activation.name == "relu"
+    with pytest.raises(ValueError, match="Unknown activation 'rleu'.*Did you mean 'relu'"):
+        Dense(3, activation="rleu")
+
+
+def test_softmax_rows_are_probability_distributions(array_backend):
+    z = rng.normal(size=(6, 10)) * 50
+    p = backend.to_numpy(activations.softmax(backend.asarray(z)))
+    assert np.all(p >= 0) and np.all(np.isfinite(p))
+    np.testing.assert_allclose(p.sum(axis=1), 1, rtol=1e-6)
+    np.testing.assert_array_equal(p.argmax(axis=1), z.argmax(axis=1))
+
+
+# --- losses ------------------------------------------------------------------------------------
+
+EPS = 1e-7
+Y_ONE_HOT = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+LABELS = Y_ONE_HOT.argmax(axis=1)
+# Row 0 is not normalised (Keras divides by the sum), row 1 puts 0 on the true class and row 2
+# puts 1 on it (both are clipped to [eps, 1 - eps]).
+P_CLASSES = np.array([[0.6, 0.3, 0.3], [0.5, 0.0, 0.5], [0.0, 0.0, 1.0], [0.2, 0.7, 0.1]])
+Y_BINARY = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+P_BINARY = np.array([[0.9, 0.2], [0.0, 1.0], [1.0, 0.4]])
+Y_REGRESSION = np.array([[1.5, -2.0], [0.0, 3.0], [2.0, 2.0]])
+P_REGRESSION = np.array([[1.0, -1.0], [0.5, 3.0], [-2.0, 2.5]])
+
+
+def categorical_by_hand(y, p):
+    q = np.clip(p / p.sum(axis=1, keepdims=True), EPS, 1 - EPS)
+    return np.mean(-np.sum(y * np.log(q), axis=1))
+
+
+def binary_by_hand(y, p):
+    q = np.clip(p, EPS, 1 - EPS)
+    return np.mean(-(y * np.log(q) + (1 - y) * np.log(1 - q)))
+
+
+LOSS_CASES = {
+    "categorical_crossentropy": (losses.CategoricalCrossentropy, Y_ONE_HOT, P_CLASSES,
+                                 categorical_by_hand(Y_ONE_HOT, P_CLASSES)),
+    "sparse_categorical_crossentropy": (losses.SparseCategoricalCrossentropy, LABELS, P_CLASSES,
+                                        categorical_by_hand(Y_ONE_HOT, P_CLASSES)),
+    "binary_crossentropy": (losses.BinaryCrossentropy, Y_BINARY, P_BINARY, binary_by_hand(Y_BINARY, P_BINARY)),
+    "mean_squared_error": (losses.MeanSquaredError, Y_REGRESSION, P_REGRESSION,
+                           np.mean((P_REGRESSION - Y_REGRESSION) ** 2)),
+    "mean_absolute_error": (losses.MeanAbsoluteError, Y_REGRESSION, P_REGRESSION,
+                            np.mean(np.abs(P_REGRESSION - Y_REGRESSION))),
+}
+
+
+@pytest.mark.parametrize("name", list(LOSS_CASES))
+def test_loss_values_match_kerass_formulas(float64_backend, name):
+    cls, y, p, expected = LOSS_CASES[name]
+    y_true = backend.asarray(y, dtype="int64" if name.startswith("sparse") else None)
+    y_pred = backend.asarray(p)
+    for loss in (losses.get(name), cls(), losses.get(cls), losses.get(getattr(losses, name))):
+        assert isinstance(loss, cls)
+        assert backend.to_scalar(loss(y_true, y_pred)) == pytest.approx(expected, rel=1e-12)
+    assert backend.to_scalar(getattr(losses, name)(y_true, y_pred)) == pytest.approx(expected, rel=1e-12)
+
+
+def test_loss_aliases_and_sparse_label_shapes(array_backend):
+    assert type(losses.get("mse")) is losses.MeanSquaredError and losses.mse is losses.mean_squared_error
+    assert type(losses.get("mae")) is losses.MeanAbsoluteError and losses.mae is losses.mean_absolute_error
+    p = backend.asarray(P_CLASSES)
+    column = backend.to_scalar(losses.sparse_categorical_crossentropy(backend.asarray(LABELS[:, None], "int64"), p))
+    flat = backend.to_scalar(losses.sparse_categorical_crossentropy(backend.asarray(LABELS, "int64"), p))
+    one_hot = backend.to_scalar(losses.categorical_crossentropy(backend.asarray(Y_ONE_HOT), p))
+    assert column == flat == pytest.approx(one_hot, rel=1e-6)
+    with pytest.raises(ValueError, match="Unknown loss 'categorical_crossentopy'.*'categorical_crossentropy'"):
+        losses.get("categorical_crossentopy")
+
+
+def test_certain_wrong_predictions_give_a_large_finite_loss_in_float32(array_backend):
+    # Clipping keeps log() away from 0: the loss is about -log(1e-7) = 16.1, not infinity.
+    wrong = backend.to_scalar(losses.binary_crossentropy(backend.asarray([[1.0, 0.0]]), backend.asarray([[0.0, 1.0]])))
+    assert math.isfinite(wrong) and 15 < wrong < 17
+    wrong = backend.to_scalar(losses.categorical_crossentropy(backend.asarray([[1.0, 0.0]]), backend.asarray([[0.0, 1.0]])))
+    assert math.isfinite(wrong) and 15 < wrong < 17
+
+
+# --- metrics -----------------------------------------------------------------------------------
+
+
+def accuracy_case(loss):
+    """A model, its data and the accuracy worked out by hand from its predictions."""
+    x, labels = classification_data()
+    set_random_seed(1)
+    if loss == "binary_crossentropy":
+        y = (labels == 0).astype(np.float32)
+        model = Sequential([Dense(1, activation="sigmoid", input_shape=(5,))])
+    else:
+        y = labels if loss == "sparse_categorical_crossentropy" else to_categorical(labels, 3)
+        model = Sequential([Dense(3, activation="softmax", input_shape=(5,))])
+    model.compile(optimizer="sgd", loss=loss, metrics=["accuracy"])
+    p = model.predict(x)
+    if loss == "binary_crossentropy":
+        expected = np.mean((p[:, 0] > 0.5) == (y == 1))
+    else:
+        expected = np.mean(p.argmax(axis=1) == labels)
+    return model, x, y, expected
+
+
+@pytest.mark.parametrize(
+    "loss, chosen",
+    [
+        ("categorical_crossentropy", metrics.categorical_accuracy),
+        ("sparse_categorical_crossentropy", metrics.sparse_categorical_accuracy),
+        ("binary_crossentropy", metrics.binary_accuracy),
+    ],
+)
+def test_accuracy_is_chosen_from_the_loss(array_backend, loss, chosen):
+    model, x, y, expected = accuracy_case(loss)
+    assert model.metrics == [("accuracy", chosen)]
+    _, accuracy = model.evaluate(x, y, verbose=0)
+    assert accuracy == pytest.approx(expected, abs=1e-6)
+    assert 0 < expected < 1  # so that a wrong choice of accuracy would show
+
+
+def test_accuracy_with_a_regression_loss_follows_the_shapes():
+    x, labels = classification_data()
+    y = (labels == 0).astype(np.float32)
+    set_random_seed(1)
+    single = Sequential([Dense(1, activation="sigmoid", input_shape=(5,))])
+    single.compile(optimizer="sgd", loss="mse", metrics=["accuracy"])
+    expected = np.mean((single.predict(x)[:, 0] > 0.5) == (y == 1))
+    assert 0 < expected < 1
+    assert single.evaluate(x, y, verbose=0)[1] == pytest.approx(expected)  # binary, not a constant 1.0
+    rows = Sequential([Dense(3, activation="softmax", input_shape=(5,))])
+    rows.compile(optimizer="sgd", loss="mse", metrics=["acc"])
+    expected = np.mean(rows.predict(x).argmax(axis=1) == labels)
+    assert rows.evaluate(x, to_categorical(labels, 3), verbose=0)[1] == pytest.approx(expected)
+
+
+def test_regression_metrics_and_history_keys_as_the_user_named_them(array_backend):
+    x, labels = classification_data()
+    y = to_categorical(labels, 3)
+    model = softmax_model()
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["acc", "mse", "mean_absolute_error"])
+    history = model.fit(x, y, epochs=2, verbose=0, validation_split=0.25)
+    assert list(history.history) == [
+        "loss", "acc", "mse", "mean_absolute_error", "val_loss", "val_acc", "val_mse", "val_mean_absolute_error",
+    ]
+    assert model.metrics_names == ["loss", "acc", "mse", "mean_absolute_error"]
+    p = model.predict(x)
+    _, acc, mse, mae = model.evaluate(x, y, verbose=0)
+    assert acc == pytest.approx(np.mean(p.argmax(axis=1) == labels), abs=1e-6)
+    assert mse == pytest.approx(np.mean((p - y) ** 2), rel=1e-5)
+    assert mae == pytest.approx(np.mean(np.abs(p - y)), rel=1e-5)
+
+
+def test_metric_mistakes_are_explained():
+    model = softmax_model()
+    with pytest.raises(TypeError, match=r"metrics must be a list, e.g. metrics=\['accuracy'\]"):
+        model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics="accuracy")
+    with pytest.raises(ValueError, match="Unknown metric 'acuracy'.*Did you mean 'accuracy'"):
+        model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["acuracy"])
+
+
+# --- fit's options -----------------------------------------------------------------------------
+
+
+def test_validation_split_holds_out_the_last_rows_before_shuffling(array_backend):
+    x, labels = classification_data(samples=40)
+    y = to_categorical(labels, 3)
+    split = softmax_model()
+    history = split.fit(x, y, batch_size=8, epochs=3, verbose=0, validation_split=0.25)
+    # The same run with the split made by hand: the first 30 rows train, the last 10 validate.
+    explicit = softmax_model()
+    by_hand = explicit.fit(x[:30], y[:30], batch_size=8, epochs=3, verbose=0, validation_data=(x[30:], y[30:]))
+    assert history.params["samples"] == 30
+    assert history.history == by_hand.history
+    assert_same_weights(split.get_weights(), explicit.get_weights())
+    # val_ values are the last epoch's model evaluated on exactly those rows.
+    val_loss, val_accuracy = split.evaluate(x[30:], y[30:], verbose=0)
+    assert history.history["val_loss"][-1] == pytest.approx(val_loss, rel=1e-6)
+    assert history.history["val_accuracy"][-1] == pytest.approx(val_accuracy, abs=1e-6)
+    assert split.evaluate(x[:10], y[:10], verbose=0)[0] != pytest.approx(val_loss, rel=1e-3)
+
+
+@pytest.mark.parametrize("samples, fraction, training", [(10, 0.25, 7), (7, 0.5, 3), (100, 0.2, 80), (20, 0.01, 19)])
+def test_validation_split_counts_rows_as_keras_does(samples, fraction, training):
+    # Keras trains on the first floor(n * (1 - split)) rows: 10 rows split 0.25 validate on 3, not 2.
+    x, labels = classification_data(samples=samples)
+    history = softmax_model().fit(x, to_categorical(labels, 3), epochs=1, verbose=0, validation_split=fraction)
+    assert history.params["samples"] == training
+
+
+def test_validation_data_takes_precedence_and_bad_splits_are_refused():
+    x, labels = classification_data(samples=20)
+    y = to_categorical(labels, 3)
+    history = softmax_model().fit(x, y, epochs=1, verbose=0, validation_split=0.5, validation_data=(x[:4], y[:4]))
+    assert history.params["samples"] == 20 and "val_loss" in history.history
+    model = softmax_model()
+    weights = model.get_weights()
+    with pytest.raises(ValueError, match=r"validation_split must be a number in \[0, 1\); got 1.0"):
+        model.fit(x, y, verbose=0, validation_split=1.0)
+    with pytest.raises(ValueError, match="leaves 20 for validation and 0 for training"):
+        model.fit(x, y, verbose=0, validation_split=0.96)
+    with pytest.raises(ValueError, match=r"validation_data must be a tuple \(x_val, y_val\)"):
+        model.fit(x, y, verbose=0, validation_data=x[:4])
+    assert_same_weights(model.get_weights(), weights)
+
+
+def test_shuffle_false_trains_on_the_batches_in_order(array_backend):
+    x, labels = classification_data(samples=20)
+    y = to_categorical(labels, 3)
+    fitted = softmax_model()
+    fitted.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    stepped = softmax_model()
+    for _ in range(2):
+        for start in (0, 8, 16):
+            stepped.train_on_batch(x[start : start + 8], y[start : start + 8])
+    for a, b in zip(fitted.get_weights(), stepped.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    shuffled = softmax_model()
+    shuffled.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    assert not np.allclose(shuffled.get_weights()[0], fitted.get_weights()[0])
+    again = softmax_model()
+    again.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    assert_same_weights(shuffled.get_weights(), again.get_weights())  # shuffling follows set_random_seed
+
+
+def test_initial_epoch_resumes_the_count(capsys):
+    x, labels = classification_data()
+    y = to_categorical(labels, 3)
+    model = softmax_model()
+    history = model.fit(x, y, epochs=5, initial_epoch=3, verbose=1)
+    assert history.epoch == [3, 4] and len(history.history["loss"]) == 2
+    out = capsys.readouterr().out
+    assert "Epoch 4/5" in out and "Epoch 5/5" in out and "Epoch 3/5" not in out
+    assert model.fit(x, y, epochs=2, initial_epoch=2, verbose=0).epoch == []
+
+
+def test_progress_line_shows_the_validation_values(capsys):
+    x, labels = classification_data()
+    y = to_categorical(labels, 3)
+    softmax_model().fit(x, y, epochs=2, verbose=1, validation_split=0.25)
+    lines = [line for line in capsys.readouterr().out.splitlines() if "loss" in line]
+    assert len(lines) == 2  # one finished line per epoch when the output is not a terminal
+    for line in lines:
+        assert re.search(r"- loss: [\d.e-]+ - accuracy: [\d.]+ - val_loss: [\d.e-]+ - val_accuracy: [\d.]+$", line)
+    softmax_model().fit(x, y, epochs=1, verbose=2, validation_split=0.25)
+    assert re.search(r"- \d+s - loss: .* - val_loss: .* - val_accuracy: ", capsys.readouterr().out)
+    softmax_model().fit(x, y, epochs=1, verbose=0, validation_split=0.25)
+    assert capsys.readouterr().out == ""
+
+
+# --- initializers ------------------------------------------------------------------------------
+
+FAN_IN, FAN_OUT = 400, 600
+
+
+@pytest.mark.parametrize(
+    "name, bound, std",
+    [
+        ("glorot_uniform", math.sqrt(6 / (FAN_IN + FAN_OUT)), math.sqrt(2 / (FAN_IN + FAN_OUT))),
+        ("he_uniform", math.sqrt(6 / FAN_IN), math.sqrt(2 / FAN_IN)),
+        ("random_uniform", 0.05, 0.05 / math.sqrt(3)),
+        # Truncated normals: cut at 2 of their stddev, which Keras widens by 1 / 0.8796 so that
+        # the standard deviation of what is left is the formula's.
+        ("glorot_normal", 2 * math.sqrt(2 / (FAN_IN + FAN_OUT)) / 0.87962566, math.sqrt(2 / (FAN_IN + FAN_OUT))),
+        ("he_normal", 2 * math.sqrt(2 / FAN_IN) / 0.87962566, math.sqrt(2 / FAN_IN)),
+        ("random_normal", None, 0.05),
+    ],
+)
+def test_random_initializers_follow_their_formulas(name, bound, std):
+    set_random_seed(0)
+    weights = initializers.get(name)((FAN_IN, FAN_OUT))
+    assert weights.shape == (FAN_IN, FAN_OUT) and weights.dtype == np.float32
+    assert abs(weights.mean()) < 0.01 * std  # 240,000 draws: the mean is within std / 490 of 0
+    assert weights.std() == pytest.approx(std, rel=0.01)
+    if bound is not None:
+        assert np.abs(weights).max() <= bound * (1 + 1e-6)
+        assert np.abs(weights).max() > 0.99 * bound  # the whole range is used
+    set_random_seed(0)
+    np.testing.assert_array_equal(initializers.get(name)((FAN_IN, FAN_OUT)), weights)
+
+
+def test_fans_of_a_convolution_kernel_count_the_receptive_field():
+    assert initializers.compute_fans((3, 3, 16, 32)) == (144, 288)
+    assert initializers.compute_fans((784, 10)) == (784, 10)
+    set_random_seed(0)
+    kernel = initializers.get("he_uniform")((3, 3, 16, 32))
+    assert np.abs(kernel).max() <= math.sqrt(6 / 144)
+
+
+def test_initializers_through_dense_arguments():
+    layer = Dense(4, kernel_initializer="ones", bias_initializer="ones", input_shape=(3,))
+    model = Sequential([layer, Dense(2, kernel_initializer="zeros", bias_initializer=RandomNormal(mean=5.0, stddev=0.0))])
+    kernel, bias, kernel2, bias2 = model.get_weights()
+    np.testing.assert_array_equal(kernel, np.ones((3, 4), np.float32))
+    np.testing.assert_array_equal(bias, np.ones(4, np.float32))
+    np.testing.assert_array_equal(kernel2, np.zeros((4, 2), np.float32))
+    np.testing.assert_array_equal(bias2, np.full(2, 5.0, np.float32))
+    # All-ones weights make every hidden unit 1 + sum(x); all-zero weights make the output the bias.
+    np.testing.assert_allclose(model.predict(np.array([[1.0, 2.0, 3.0]])), [[5.0, 5.0]])
+
+
+def test_unknown_initializer_suggests_the_closest():
+    with pytest.raises(ValueError, match="Unknown initializer 'glorot_unifrom'.*Did you mean 'glorot_uniform'"):
+        Dense(3, kernel_initializer="glorot_unifrom")
+
+
+# --- Dropout -----------------------------------------------------------------------------------
+
+
+def test_dropout_is_the_identity_at_inference(array_backend):
+    x = rng.normal(size=(50, 20)).astype(np.float32)
+    np.testing.assert_array_equal(Dropout(0.5)(x), x)
+    set_random_seed(0)
+    with_dropout = Sequential([Dense(8, input_shape=(20,)), Dropout(0.5), Dense(3, activation="softmax")])
+    set_random_seed(0)
+    without = Sequential([Dense(8, input_shape=(20,)), Dense(3, activation="softmax")])
+    np.testing.assert_array_equal(with_dropout.predict(x), without.predict(x))
+
+
+@pytest.mark.parametrize("rate", [0.2, 0.5, 0.8])
+def test_dropout_in_training_keeps_1_minus_rate_and_scales_by_its_inverse(array_backend, rate):
+    x = np.full((200, 500), 2.0, np.float32)
+    layer = Dropout(rate)
+    y = backend.to_numpy(layer.forward(backend.asarray(x), training=True))
+    kept = y != 0
+    assert kept.mean() == pytest.approx(1 - rate, abs=0.01)  # 100,000 draws: std of the share < 0.002
+    np.testing.assert_allclose(y[kept], 2.0 / (1 - rate), rtol=1e-6)
+    assert y.mean() == pytest.approx(2.0, rel=0.03)  # inverted dropout keeps the expected value
+    # Backward lets gradients through exactly where the forward pass kept the input, scaled alike.
+    grad = backend.to_numpy(layer.backward(backend.asarray(np.ones_like(x))))
+    np.testing.assert_array_equal(grad != 0, kept)
+    np.testing.assert_allclose(grad[kept], 1 / (1 - rate), rtol=1e-6)
+
+
+def test_dropout_masks_differ_between_steps_and_rate_zero_drops_nothing(array_backend):
+    x = backend.asarray(np.ones((20, 50), np.float32))
+    layer = Dropout(0.5)
+    first = backend.to_numpy(layer.forward(x, training=True))
+    second = backend.to_numpy(layer.forward(x, training=True))
+    assert not np.array_equal(first, second)
+    np.testing.assert_array_equal(backend.to_numpy(Dropout(0.0).forward(x, training=True)), backend.to_numpy(x))
+
+
+@pytest.mark.parametrize("rate", [1, 1.0, -0.1, "0.5", True])
+def test_dropout_rate_must_be_in_0_1(rate):
+    with pytest.raises(ValueError, match=r"Dropout rate must be a number in \[0, 1\)"):
+        Dropout(rate)
+
+
+def test_evaluate_is_deterministic_with_dropout_in_the_model():
+    x, labels = classification_data()
+    y = to_categorical(labels, 3)
+    set_random_seed(0)
+    model = Sequential([Dense(16, activation="relu", input_shape=(5,)), Dropout(0.5), Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=3, verbose=0)
+    assert model.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)
+
+
+# --- real data ---------------------------------------------------------------------------------
+
+
+@pytest.mark.mnist
+def test_relu_and_adam_reach_95_percent_on_mnist_in_two_epochs(mnist_flat):
+    (x_train, y_train), (x_test, y_test) = mnist_flat
+    set_random_seed(0)
+    model = Sequential([Dense(128, activation="relu", input_shape=(784,)), Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x_train, y_train, batch_size=64, epochs=2, verbose=0)
+    assert history.history["loss"][1] < history.history["loss"][0]
+    _, test_accuracy = model.evaluate(x_test, y_test, verbose=0)
+    assert test_accuracy >= 0.95  # about 0.965 over seeds 0-2
