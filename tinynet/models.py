@@ -494,6 +494,7 @@ class Sequential:
     def load_weights(self, filepath):
         """Load weights saved by ``save_weights``; the file must match this model's layers and shapes."""
         self._check_built("weights can be loaded into it")
+        filepath = os.fspath(filepath)  # messages show 'w.npz', not PosixPath('w.npz')
         if not os.path.exists(filepath):
             raise FileNotFoundError(f"No weights file at {filepath!r}.")
         try:
