@@ -368,7 +368,11 @@ def test_initializers_through_dense_arguments():
     np.testing.assert_allclose(model.predict(np.array([[1.0, 2.0, 3.0]])), [[5.0, 5.0]])
 
 
-def test_unknown_initializer_suggests_the_closest():
+def test_initializers_by_name_class_or_object_and_unknown_names():
+    assert type(initializers.get("he_normal")) is initializers.HeNormal
+    assert type(initializers.get(initializers.HeNormal)) is initializers.HeNormal
+    mine = RandomNormal(stddev=0.1)
+    assert initializers.get(mine) is mine
     with pytest.raises(ValueError, match="Unknown initializer 'glorot_unifrom'.*Did you mean 'glorot_uniform'"):
         Dense(3, kernel_initializer="glorot_unifrom")
 

@@ -149,7 +149,9 @@ _INITIALIZERS = {
 
 
 def get(identifier):
-    """An initializer from a name such as ``"glorot_uniform"``, or an initializer object."""
+    """An initializer from a name such as ``"glorot_uniform"``, a class such as ``HeNormal``, or an object."""
     if isinstance(identifier, Initializer):
         return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Initializer):
+        return identifier()
     return lookup("initializer", identifier, _INITIALIZERS)()
