@@ -122,7 +122,7 @@ class Runner:
 
     def run(self, peer, task, job, label):
         if peer in self.absent:
-            return None
+            return {"absent": self.absent[peer]}
         env = {**os.environ, **self.peers[peer].env, "TINYNET_DATA_DIR": self.data_dir,
                "TF_CPP_MIN_LOG_LEVEL": "2",
                "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE.parent), os.environ.get("PYTHONPATH")]))}
@@ -161,11 +161,11 @@ def summary_line(result):
 
 def aggregate(results):
     """One row of the table from the results of several repetitions of one peer."""
-    finished = [r for r in results if r and "epoch_s" in r]
+    finished = [r for r in results if "epoch_s" in r]
     if not finished:
-        problems = [r for r in results if r]
-        return {"status": "absent" if problems and "absent" in problems[0] else "failed",
-                "reason": (problems[0].get("absent") or problems[0].get("failed")) if problems else "not run"}
+        first = results[0]
+        return {"status": "absent" if "absent" in first else "failed",
+                "reason": first.get("absent") or first.get("failed")}
     warm = [s for r in finished for s in (r["epoch_s"][1:] or r["epoch_s"])]
     first = [r["epoch_s"][0] for r in finished]
     predict = [s for r in finished for s in r["predict_s"]]
@@ -173,6 +173,7 @@ def aggregate(results):
     return {
         "status": "ok",
         "runs": len(finished),
+        "runs_not_finished": len(results) - len(finished),
         "epoch_median_s": statistics.median(warm),
         "epoch_min_s": min(warm),
         "epoch_max_s": max(warm),
@@ -184,6 +185,9 @@ def aggregate(results):
         "accuracy_mean": statistics.fmean(accuracies),
         "accuracy_sd": statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0,
         "versions": finished[0]["versions"],
+        # What fit() spends outside its epochs (checking and converting the data), where known.
+        "fit_outside_epochs_median_s": statistics.median(
+            [r["fit_s"] - sum(r["epoch_s"]) for r in finished]) if "fit_s" in finished[0] else None,
     }
 
 
@@ -262,6 +266,10 @@ def main(argv=None):
         settings["scaling"].update(widths=QUICK["widths"], batch_sizes=QUICK["batch_sizes"])
         settings["cnn"]["train_limit"] = QUICK["cnn_train_limit"]
     out = {"machine": machine(gpu_listing), "settings": settings, "targets": None}
+    load = out["machine"]["load_average_at_start"][0]
+    if load > 0.5:
+        print(f"warning: the 1-minute load average is {load:.2f}; other processes will slow some "
+              "measurements down", file=sys.stderr)
     started = time.perf_counter()
 
     if "mlp" in args.sections:

@@ -86,6 +86,12 @@ def mlp_section(out, reference, yardstick):
             f"| {row['peak_rss_mib']:.0f} ({row['rss_before_train_mib']:.0f}) | {accuracy_text(row)} "
             f"| {ratio_text(row, 'epoch_vs_tinynet')} | {ratio_text(row, 'predict_vs_tinynet')} |")
     lines.append("")
+    outside = [f"{FRAMEWORK_NOTES.get(peer, peer)} {row['fit_outside_epochs_median_s'] * 1e3:.0f} ms"
+               for peer, row in out["mlp"].items()
+               if row["status"] == "ok" and row.get("fit_outside_epochs_median_s") is not None]
+    if outside:
+        lines += ["Time each fit() call spends outside its epochs (checking and converting the data, "
+                  "once per call, not in the epoch times): " + "; ".join(outside) + ".", ""]
     targets = out.get("targets")
     if targets:
         verdict = {True: "**met**", False: "**not met**"}
