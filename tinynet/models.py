@@ -373,9 +373,10 @@ class Sequential:
         values = means.means()
         if means.bad_batch is not None:
             _report_nan(epoch, means.bad_batch)
-        elif batch + 1 < -(-count // batch_size):
+        elif interrupted() and stop < count:
             print(f"\nTraining stopped at epoch {epoch + 1}, batch {batch + 1}.", file=sys.stderr)
         else:
+            # A whole epoch, or one a batch callback ended early: Keras 3 still closes that epoch.
             return dict(zip(self.metrics_names, values))
         self.stop_training = True
         return None

@@ -65,15 +65,6 @@ class Optimizer:
     def update(self, param, grad, slots):
         raise NotImplementedError
 
-    def get_state(self):
-        """Everything ``apply`` depends on, to restore after a failed step."""
-        xp = backend.namespace()
-        copies = None if self.slots is None else [[xp.asarray(s, copy=True) for s in slot] for slot in self.slots]
-        return self.iterations, copies
-
-    def set_state(self, state):
-        self.iterations, self.slots = state
-
     def __repr__(self):
         return f"{type(self).__name__}(learning_rate={self.learning_rate})"
 

@@ -32,7 +32,9 @@ class Progbar:
         self.interval = interval
         self.stream = stream or sys.stdout
         isatty = getattr(self.stream, "isatty", None)
-        self.dynamic = bool(isatty and isatty()) or "ipykernel" in sys.modules
+        # A notebook's output is no terminal, but it does redraw a line on a carriage return.
+        in_notebook = type(self.stream).__module__.startswith("ipykernel")
+        self.dynamic = bool(isatty and isatty()) or in_notebook
         self.start = time.perf_counter()
         self.last_update = 0.0
         self.drawn_width = 0
