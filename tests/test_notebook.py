@@ -7,7 +7,6 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from ipykernel.kernelspec import write_kernel_spec
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
@@ -66,6 +65,8 @@ def kernel_of_this_python(directory):
     registered by another Python (``ipykernel install --user``) could win elsewhere; a kernel
     spec of our own, written into ``directory``, leaves no doubt.
     """
+    from ipykernel.kernelspec import write_kernel_spec  # imported here: only this test needs ipykernel
+
     write_kernel_spec(str(directory / "python3"))
     specs = KernelSpecManager(kernel_dirs=[str(directory)])
     return KernelManager(kernel_name="python3", kernel_spec_manager=specs)
