@@ -16,6 +16,7 @@ Adam
 """
 
 import math
+import numbers
 
 from tinynet import backend
 from tinynet.utils.lookup import lookup
@@ -140,7 +141,8 @@ class Adam(Optimizer):
 
 
 def _is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A finite real number (NumPy scalars included), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _check_positive(name, value):

@@ -9,8 +9,9 @@ def lookup(kind, identifier, table):
     ``kind`` names what is looked up ("activation", "loss", ...) for the message.
     """
     if not isinstance(identifier, str):
+        article = "an" if kind[0] in "aeiou" else "a"
         raise TypeError(
-            f"Expected a {kind} name (a string such as {next(iter(table))!r}) or a {kind} object; "
+            f"Expected {article} {kind} name (a string such as {next(iter(table))!r}) or {article} {kind} object; "
             f"got {identifier!r} of type {type(identifier).__name__}."
         )
     key = identifier.lower()
