@@ -7,7 +7,8 @@ The Keras MNIST tutorial runs with ``keras`` replaced by ``tinynet`` in its impo
 
 Where each idea lives: ``backend`` (NumPy or CuPy), ``layers``, ``activations``, ``losses``,
 ``optimizers``, ``metrics``, ``initializers``, ``models`` (the training loop), ``callbacks``,
-``datasets``, ``utils`` and ``plot`` (pictures, needs matplotlib).
+``datasets``, ``utils``, ``plot`` (pictures, needs matplotlib) and ``gradient_check``
+(``tinynet.check_gradients``: every backpropagated gradient against a numerical one).
 """
 
 from tinynet import (
