@@ -90,6 +90,17 @@ def image_output_size(layer, input_shape, window, strides, padding):
     )
 
 
+def full(shape, value, like):
+    """A new array of ``shape`` filled with ``value``, with the dtype of ``like`` and on its device.
+
+    ``xp.full`` would need a ``device`` argument, which CuPy's lacks; ``full_like`` follows the
+    device of its argument on every backend, here a broadcast view of one element of ``like``.
+    """
+    xp = backend.namespace()
+    one_element = like[(0,) * (like.ndim - 1) + (slice(0, 1),)]
+    return xp.full_like(xp.broadcast_to(one_element, shape), value)
+
+
 def pad_images(x, window, strides, padding, value=0.0):
     """``x`` (n, H, W, C) with the rows and columns of ``value`` that ``padding`` adds around it.
 
@@ -99,36 +110,10 @@ def pad_images(x, window, strides, padding, value=0.0):
     left, right = padding_amounts(x.shape[2], window[1], strides[1], padding)
     if top == bottom == left == right == 0:
         return x, (0, 0)
-    xp = backend.namespace()
     n, height, width, channels = x.shape
-    fill = xp.full_like(x[:, :1, :1, :], value)  # made from x, so on x's device with x's dtype
-
-    def block(rows, cols):
-        return xp.broadcast_to(fill, (n, rows, cols, channels))
-
-    x = xp.concat([block(top, width), x, block(bottom, width)], axis=1)
-    x = xp.concat([block(x.shape[1], left), x, block(x.shape[1], right)], axis=2)
-    return x, (top, left)
-
-
-def window_offsets(window):
-    """The offsets ``(i, j)`` inside a ``kh x kw`` window, row by row: (0, 0), (0, 1), ..."""
-    return [(i, j) for i in range(window[0]) for j in range(window[1])]
-
-
-def shifted(offset, strides, output_size):
-    """The index that picks, for every output pixel, the input element at ``offset`` in its window.
-
-    ``xpad[shifted((i, j), ...)]`` has shape ``(n, out_h, out_w, C)``: element ``[:, y, x, :]``
-    is ``xpad[:, s_h * y + i, s_w * x + j, :]``. Plain slicing, so a view and no copy.
-    """
-    (i, j), (s_h, s_w), (out_h, out_w) = offset, strides, output_size
-    return (
-        slice(None),
-        slice(i, i + s_h * (out_h - 1) + 1, s_h),
-        slice(j, j + s_w * (out_w - 1) + 1, s_w),
-        slice(None),
-    )
+    padded = full((n, top + height + bottom, left + width + right, channels), value, like=x)
+    padded[:, top:top + height, left:left + width, :] = x
+    return padded, (top, left)
 
 
 def crop(x, top_left, size):
@@ -145,41 +130,52 @@ def im2col(xpad, window, strides, output_size):
 
     One sample, one channel, a 4x4 input and a 2x2 kernel at stride 1 (3x3 outputs)::
 
-        a b c d     offset (0, 0) picks   a b c     offset (0, 1) picks   b c d
-        e f g h                           e f g                           f g h
-        i j k l                           i j k                           j k l
-        m n o p     ... and (1, 0), (1, 1) likewise
+        a b c d      cols = [ a b e f ]   <- the window under output (0, 0)
+        e f g h             [ b c f g ]   <- output (0, 1)
+        i j k l             [   ...   ]      one row per output pixel, 9 in all
+        m n o p
 
-        cols = [ a b e f ]   <- the window under output (0, 0)
-               [ b c f g ]   <- output (0, 1)
-               [   ...   ]      one row per output pixel, 9 in all
+    Each row holds its window's numbers in the order ``(i, j, c)`` (row, column and channel inside
+    the window), the order of the kernel ``(kh, kw, C, filters)`` reshaped to ``(kh*kw*C, filters)``;
+    the rows come in the order of the output ``(n, out_h, out_w)``, so ``cols @ K`` reshapes to the
+    channels-last output with no transpose. Built with slices, in two steps, never a loop over
+    pixels or samples:
 
-    The loop runs over the ``kh * kw`` offsets of the window (4 here), never over pixels or
-    samples: offset ``(i, j)`` gives column ``(i, j)`` of every row at once, as one slice.
-    Stacking the slices on axis 3 gives ``(n, out_h, out_w, kh*kw, C)``: each row's numbers are
-    ordered ``(i, j, c)``, the order of the kernel ``(kh, kw, C, filters)`` reshaped to
-    ``(kh*kw*C, filters)``, and the rows come out in the order of the output ``(n, out_h, out_w)``,
-    so ``cols @ K`` reshapes to the channels-last output without any transpose.
+    1. for each column offset ``j`` of the window, the input columns ``j, j + s_w, ...`` (one
+       slice), stacked into ``(n, H, out_w, kw, C)``: in row 0 above, ``[[a b] [b c] [c d]]``,
+       each output column with the row of its window;
+    2. for each row offset ``i``, the rows ``i, i + s_h, ...`` of that, stacked into
+       ``(n, out_h, out_w, kh, kw, C)``: output (0, 0) now holds ``[[a b] [e f]]``, its window.
+
+    That is ``kh + kw`` slices rather than one per window offset (``kh * kw``), and step 2 copies
+    runs of ``kw * C`` neighbouring numbers at a time: about twice as fast as the direct way.
     """
     xp = backend.namespace()
+    (kh, kw), (s_h, s_w), (out_h, out_w) = window, strides, output_size
     n, channels = xpad.shape[0], xpad.shape[3]
-    picks = [xpad[shifted(offset, strides, output_size)] for offset in window_offsets(window)]
-    cols = xp.stack(picks, axis=3)
-    return xp.reshape(cols, (n * output_size[0] * output_size[1], window[0] * window[1] * channels))
+    rows = xp.stack([xpad[:, :, j:j + s_w * (out_w - 1) + 1:s_w, :] for j in range(kw)], axis=3)
+    windows = xp.stack([rows[:, i:i + s_h * (out_h - 1) + 1:s_h, ...] for i in range(kh)], axis=3)
+    return xp.reshape(windows, (n * out_h * out_w, kh * kw * channels))
 
 
-def col2im(grad_cols, grad_padded, window, strides, output_size):
+def col2im(grad_cols, padded_shape, window, strides, output_size):
     """The adjoint of :func:`im2col`: add each row of ``grad_cols`` back onto the window it came from.
 
-    ``grad_padded`` is an array of zeros shaped like the padded input; it is returned with, at
-    every input element, the sum of the gradients of all the window copies of that element
-    (an element lies in up to ``kh * kw`` windows when they overlap). Same loop as im2col.
+    Returns an array of ``padded_shape`` holding, at every input element, the sum of the
+    gradients of all the copies im2col made of it (an element lies in up to ``kh * kw`` windows
+    when they overlap). The two steps of im2col are undone in reverse order: each slice that
+    copied now adds.
     """
     xp = backend.namespace()
-    n, channels = grad_padded.shape[0], grad_padded.shape[3]
-    grad = xp.reshape(grad_cols, (n, output_size[0], output_size[1], window[0] * window[1], channels))
-    for index, offset in enumerate(window_offsets(window)):
-        grad_padded[shifted(offset, strides, output_size)] += grad[:, :, :, index, :]
+    (kh, kw), (s_h, s_w), (out_h, out_w) = window, strides, output_size
+    n, height, width, channels = padded_shape
+    grad_windows = xp.reshape(grad_cols, (n, out_h, out_w, kh, kw, channels))
+    grad_rows = full((n, height, out_w, kw, channels), 0.0, like=grad_cols)
+    for i in range(kh):
+        grad_rows[:, i:i + s_h * (out_h - 1) + 1:s_h, ...] += grad_windows[:, :, :, i, :, :]
+    grad_padded = full(padded_shape, 0.0, like=grad_cols)
+    for j in range(kw):
+        grad_padded[:, :, j:j + s_w * (out_w - 1) + 1:s_w, :] += grad_rows[:, :, :, j, :]
     return grad_padded
 
 
@@ -248,9 +244,9 @@ class Conv2D(Layer):
         self._check_batch(x)
         out_h, out_w, _ = self.compute_output_shape(tuple(x.shape))[1:]
         xpad, self.padding_top_left = pad_images(x, self.kernel_size, self.strides, self.padding)
-        # Kept for backward: cols for dL/dW; the padded input's shape and device for dL/dx.
+        # Kept for backward: cols for dL/dW, the shapes to rebuild dL/dx.
         self.input_size = tuple(x.shape[1:3])
-        self.padded_inputs = xpad
+        self.padded_shape = tuple(xpad.shape)
         self.cols = im2col(xpad, self.kernel_size, self.strides, (out_h, out_w))
         z = self.cols @ xp.reshape(self.kernel, (-1, self.filters))
         if self.use_bias:
@@ -271,9 +267,7 @@ class Conv2D(Layer):
         if not self.input_gradient_needed:
             return None
         grad_cols = g @ xp.reshape(self.kernel, (-1, self.filters)).T
-        grad_padded = col2im(
-            grad_cols, xp.zeros_like(self.padded_inputs), self.kernel_size, self.strides, output_size
-        )
+        grad_padded = col2im(grad_cols, self.padded_shape, self.kernel_size, self.strides, output_size)
         return crop(grad_padded, self.padding_top_left, self.input_size)
 
     def _check_batch(self, x):

@@ -9,7 +9,9 @@ weights. Output sizes and ``"same"`` padding follow Keras exactly as for ``Conv2
 
 Both layers loop over the ``ph * pw`` offsets of the window, never over pixels: offset ``(i, j)``
 picks, with one slice, the element at that place in every window at once, an array shaped like
-the output. The maximum (or sum) of those picks is the output.
+the output. The maximum (or sum) of those picks is the output. (Where the windows tile the image,
+a reshape to ``(n, H/2, 2, W/2, 2, C)`` and a maximum over axes 2 and 4 gives the same result,
+but on NumPy it takes twice as long as these four slices.)
 """
 
 import functools
@@ -24,9 +26,27 @@ from tinynet.layers.convolutional import (
     normalize_pair,
     normalize_padding,
     pad_images,
-    shifted,
-    window_offsets,
 )
+
+
+def window_offsets(window):
+    """The offsets ``(i, j)`` inside a ``kh x kw`` window, row by row: (0, 0), (0, 1), ..."""
+    return [(i, j) for i in range(window[0]) for j in range(window[1])]
+
+
+def pick_index(offset, strides, output_size):
+    """The index that picks, for every output pixel, the input element at ``offset`` in its window.
+
+    ``xpad[pick_index((i, j), ...)]`` has shape ``(n, out_h, out_w, C)``: element ``[:, y, x, :]``
+    is ``xpad[:, s_h * y + i, s_w * x + j, :]``. Plain slicing, so a view and no copy.
+    """
+    (i, j), (s_h, s_w), (out_h, out_w) = offset, strides, output_size
+    return (
+        slice(None),
+        slice(i, i + s_h * (out_h - 1) + 1, s_h),
+        slice(j, j + s_w * (out_w - 1) + 1, s_w),
+        slice(None),
+    )
 
 
 class Pooling2D(Layer):
@@ -61,10 +81,11 @@ class Pooling2D(Layer):
 
     def picks(self, xpad):
         """For each offset ``(i, j)`` of the window, the element there in every window: ``(n, out_h, out_w, C)``."""
-        return [xpad[self.shifted(offset)] for offset in window_offsets(self.pool_size)]
+        return [xpad[self.pick_index(offset)] for offset in window_offsets(self.pool_size)]
 
-    def shifted(self, offset):
-        return shifted(offset, self.strides, self.output_size)
+    def pick_index(self, offset):
+        """The index of :func:`pick_index` for this layer's strides and last output size."""
+        return pick_index(offset, self.strides, self.output_size)
 
     def pool(self, picks):
         raise NotImplementedError
@@ -97,7 +118,7 @@ class MaxPooling2D(Pooling2D):
         for offset, pick in zip(window_offsets(self.pool_size), self.picks(self.padded_inputs)):
             is_max = xp.astype(pick == self.output, grad_output.dtype)
             sent = pending * is_max
-            grad_padded[self.shifted(offset)] += sent
+            grad_padded[self.pick_index(offset)] += sent
             pending = pending - sent
         return crop(grad_padded, self.padding_top_left, self.input_size)
 
@@ -128,5 +149,5 @@ class AveragePooling2D(Pooling2D):
         share = grad_output / self.counts
         grad_padded = xp.zeros_like(self.padded_inputs)
         for offset in window_offsets(self.pool_size):
-            grad_padded[self.shifted(offset)] += share
+            grad_padded[self.pick_index(offset)] += share
         return crop(grad_padded, self.padding_top_left, self.input_size)
