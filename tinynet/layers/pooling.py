@@ -34,10 +34,10 @@ def window_offsets(window):
     return [(i, j) for i in range(window[0]) for j in range(window[1])]
 
 
-def pick_index(offset, strides, output_size):
+def shifted_index(offset, strides, output_size):
     """The index that picks, for every output pixel, the input element at ``offset`` in its window.
 
-    ``xpad[pick_index((i, j), ...)]`` has shape ``(n, out_h, out_w, C)``: element ``[:, y, x, :]``
+    ``xpad[shifted_index((i, j), ...)]`` has shape ``(n, out_h, out_w, C)``: element ``[:, y, x, :]``
     is ``xpad[:, s_h * y + i, s_w * x + j, :]``. Plain slicing, so a view and no copy.
     """
     (i, j), (s_h, s_w), (out_h, out_w) = offset, strides, output_size
@@ -81,11 +81,11 @@ class Pooling2D(Layer):
 
     def picks(self, xpad):
         """For each offset ``(i, j)`` of the window, the element there in every window: ``(n, out_h, out_w, C)``."""
-        return [xpad[self.pick_index(offset)] for offset in window_offsets(self.pool_size)]
+        return [xpad[self.shifted(offset)] for offset in window_offsets(self.pool_size)]
 
-    def pick_index(self, offset):
-        """The index of :func:`pick_index` for this layer's strides and last output size."""
-        return pick_index(offset, self.strides, self.output_size)
+    def shifted(self, offset):
+        """:func:`shifted_index` for this layer's strides and last output size."""
+        return shifted_index(offset, self.strides, self.output_size)
 
     def pool(self, picks):
         raise NotImplementedError
@@ -118,7 +118,7 @@ class MaxPooling2D(Pooling2D):
         for offset, pick in zip(window_offsets(self.pool_size), self.picks(self.padded_inputs)):
             is_max = xp.astype(pick == self.output, grad_output.dtype)
             sent = pending * is_max
-            grad_padded[self.pick_index(offset)] += sent
+            grad_padded[self.shifted(offset)] += sent
             pending = pending - sent
         return crop(grad_padded, self.padding_top_left, self.input_size)
 
@@ -149,5 +149,5 @@ class AveragePooling2D(Pooling2D):
         share = grad_output / self.counts
         grad_padded = xp.zeros_like(self.padded_inputs)
         for offset in window_offsets(self.pool_size):
-            grad_padded[self.pick_index(offset)] += share
+            grad_padded[self.shifted(offset)] += share
         return crop(grad_padded, self.padding_top_left, self.input_size)
