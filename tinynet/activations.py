@@ -90,9 +90,10 @@ class ReLU(ActivationFunction):
         return self.output
 
     def backward(self, grad_output):
-        # f'(z) is 1 where z > 0 and 0 elsewhere (we take 0 at z = 0, as Keras does).
+        # f'(z) is 1 where z > 0 and 0 elsewhere (we take 0 at z = 0, as Keras does). Multiplying
+        # by that 0/1 mask is several times faster than choosing with `where`.
         xp = backend.namespace()
-        return xp.where(self.output > 0, grad_output, xp.zeros_like(grad_output))
+        return grad_output * xp.astype(self.output > 0, grad_output.dtype)
 
 
 class Softmax(ActivationFunction):

@@ -211,6 +211,12 @@ def asarray(values, dtype=None):
     return xp.asarray(values, dtype=dtype, device=_state["device"])
 
 
+def full(shape, fill_value, dtype=None):
+    """A new array of ``shape`` holding ``fill_value``, on the active device (dtype: floatx)."""
+    xp = namespace()
+    return xp.full(shape, fill_value, dtype=getattr(xp, dtype or floatx()), device=_state["device"])
+
+
 def dtype_name(array):
     """The name of an array's dtype (``"float32"``...), whatever namespace it comes from."""
     return str(array.dtype).rsplit(".", 1)[-1]

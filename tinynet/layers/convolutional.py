@@ -90,17 +90,6 @@ def image_output_size(layer, input_shape, window, strides, padding):
     )
 
 
-def full(shape, value, like):
-    """A new array of ``shape`` filled with ``value``, with the dtype of ``like`` and on its device.
-
-    ``xp.full`` would need a ``device`` argument, which CuPy's lacks; ``full_like`` follows the
-    device of its argument on every backend, here a broadcast view of one element of ``like``.
-    """
-    xp = backend.namespace()
-    one_element = like[(0,) * (like.ndim - 1) + (slice(0, 1),)]
-    return xp.full_like(xp.broadcast_to(one_element, shape), value)
-
-
 def pad_images(x, window, strides, padding, value=0.0):
     """``x`` (n, H, W, C) with the rows and columns of ``value`` that ``padding`` adds around it.
 
@@ -111,7 +100,7 @@ def pad_images(x, window, strides, padding, value=0.0):
     if top == bottom == left == right == 0:
         return x, (0, 0)
     n, height, width, channels = x.shape
-    padded = full((n, top + height + bottom, left + width + right, channels), value, like=x)
+    padded = backend.full((n, top + height + bottom, left + width + right, channels), value, backend.dtype_name(x))
     padded[:, top:top + height, left:left + width, :] = x
     return padded, (top, left)
 
@@ -170,10 +159,10 @@ def col2im(grad_cols, padded_shape, window, strides, output_size):
     (kh, kw), (s_h, s_w), (out_h, out_w) = window, strides, output_size
     n, height, width, channels = padded_shape
     grad_windows = xp.reshape(grad_cols, (n, out_h, out_w, kh, kw, channels))
-    grad_rows = full((n, height, out_w, kw, channels), 0.0, like=grad_cols)
+    grad_rows = backend.full((n, height, out_w, kw, channels), 0.0, backend.dtype_name(grad_cols))
     for i in range(kh):
         grad_rows[:, i:i + s_h * (out_h - 1) + 1:s_h, ...] += grad_windows[:, :, :, i, :, :]
-    grad_padded = full(padded_shape, 0.0, like=grad_cols)
+    grad_padded = backend.full(padded_shape, 0.0, backend.dtype_name(grad_cols))
     for j in range(kw):
         grad_padded[:, :, j:j + s_w * (out_w - 1) + 1:s_w, :] += grad_rows[:, :, :, j, :]
     return grad_padded
