@@ -6,35 +6,13 @@ import math
 import numpy as np
 import pytest
 
+from conftest import numerical_gradient
 from tinynet import backend
 from tinynet.layers import Dense, Flatten
 from tinynet.layers.convolutional import Conv2D
 from tinynet.layers.pooling import MaxPooling2D
 from tinynet.models import Sequential
 from tinynet.utils import set_random_seed
-
-# (backend, device): array_api_strict refuses anything outside the Array API standard, and its
-# "no_float64" device anything but float32.
-BACKENDS = [("numpy", None), ("array_api_strict", None), ("array_api_strict", "no_float64")]
-FLOAT64_BACKENDS = BACKENDS[:2]
-
-
-@pytest.fixture(params=BACKENDS, ids=lambda b: "-".join(filter(None, b)))
-def any_backend(request):
-    with backend.use_backend(*request.param):
-        yield request.param
-
-
-@pytest.fixture(params=FLOAT64_BACKENDS, ids=lambda b: b[0])
-def float64_backend(request):
-    previous = backend.floatx()
-    backend.set_floatx("float64")
-    try:
-        with backend.use_backend(*request.param):
-            yield request.param
-    finally:
-        backend.set_floatx(previous)
-
 
 def run_forward(layer, x):
     return backend.to_numpy(layer.forward(backend.asarray(x)))
@@ -70,20 +48,6 @@ def direct_convolution(x, kernel, bias, strides, padding):
     return z
 
 
-def numerical_gradient(loss, array, eps=1e-6):
-    """Central differences (loss(a + eps) - loss(a - eps)) / (2 eps), one element of ``array`` at a time."""
-    grad = np.zeros_like(array)
-    for index in np.ndindex(array.shape):
-        kept = array[index]
-        array[index] = kept + eps
-        up = loss()
-        array[index] = kept - eps
-        down = loss()
-        array[index] = kept
-        grad[index] = (up - down) / (2 * eps)
-    return grad
-
-
 CONFIGS = [  # kernel_size, strides, padding
     ((3, 3), (1, 1), "valid"),
     ((3, 2), (2, 2), "valid"),
@@ -95,7 +59,7 @@ CONFIGS = [  # kernel_size, strides, padding
 
 
 @pytest.mark.parametrize("kernel_size, strides, padding", CONFIGS)
-def test_forward_equals_direct_convolution(any_backend, kernel_size, strides, padding):
+def test_forward_equals_direct_convolution(array_backend, kernel_size, strides, padding):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 7, 6, 3))
     layer = Conv2D(4, kernel_size, strides=strides, padding=padding)
@@ -107,7 +71,7 @@ def test_forward_equals_direct_convolution(any_backend, kernel_size, strides, pa
     np.testing.assert_allclose(run_forward(layer, x), expected, rtol=1e-4, atol=1e-4)
 
 
-def test_same_padding_puts_the_odd_line_at_the_bottom_right(any_backend):
+def test_same_padding_puts_the_odd_line_at_the_bottom_right(array_backend):
     # A 2x2 kernel over a 3x3 image needs one line of padding per axis; TensorFlow adds it after.
     # So output (2, 2) sees only x[2, 2] (its window hangs over the bottom-right border) and
     # output (0, 0) sees the full top-left window.
@@ -119,7 +83,7 @@ def test_same_padding_puts_the_odd_line_at_the_bottom_right(any_backend):
     assert z[0, 2] == 3 + 6
 
 
-def test_activation_is_applied_to_the_convolution(any_backend):
+def test_activation_is_applied_to_the_convolution(array_backend):
     x = np.random.default_rng(1).standard_normal((2, 5, 5, 2))
     plain = Conv2D(3, 3)
     plain.build((None, 5, 5, 2))
@@ -156,13 +120,13 @@ def test_gradients_match_central_differences(float64_backend, kernel_size, strid
     grad_x = backend.to_numpy(layer.backward(backend.asarray(upstream)))
     grads = [backend.to_numpy(g) for g in layer.grads]
 
-    np.testing.assert_allclose(grad_x, numerical_gradient(loss, x), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(grad_x, numerical_gradient(lambda _: loss(), x), rtol=1e-6, atol=1e-8)
     assert len(grads) == len(weights) == (2 if use_bias else 1)
     for analytic, weight in zip(grads, weights):
-        np.testing.assert_allclose(analytic, numerical_gradient(loss, weight), rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(analytic, numerical_gradient(lambda _: loss(), weight), rtol=1e-6, atol=1e-8)
 
 
-def test_first_layer_skips_the_input_gradient_but_fills_the_weight_gradients(any_backend):
+def test_first_layer_skips_the_input_gradient_but_fills_the_weight_gradients(array_backend):
     x = np.random.default_rng(3).standard_normal((2, 5, 5, 1))
     layer = Conv2D(2, 3)
     layer.build((None, 5, 5, 1))
@@ -174,7 +138,7 @@ def test_first_layer_skips_the_input_gradient_but_fills_the_weight_gradients(any
     np.testing.assert_allclose(backend.to_numpy(layer.grads[0])[1, 2, 0, 0], x[:, 1:4, 2:5, 0].sum(), rtol=1e-5)
 
 
-def test_backward_from_logits_skips_the_activation(any_backend):
+def test_backward_from_logits_skips_the_activation(array_backend):
     x = np.random.default_rng(4).standard_normal((1, 4, 4, 1))
     layer = Conv2D(1, 2, activation="relu")
     layer.build((None, 4, 4, 1))
@@ -265,14 +229,14 @@ def test_kernel_larger_than_the_input_is_refused_with_valid_padding():
     assert Conv2D(4, 5, padding="same").compute_output_shape((None, 3, 4, 1)) == (None, 3, 4, 4)
 
 
-def test_a_batch_with_other_channels_than_built_for_is_refused(any_backend):
+def test_a_batch_with_other_channels_than_built_for_is_refused(array_backend):
     layer = Conv2D(4, 3)
     layer.build((None, 8, 8, 3))
     with pytest.raises(ValueError, match="built for 3 input channel.*with 1"):
         layer.forward(backend.asarray(np.zeros((2, 8, 8, 1))))
 
 
-def test_a_small_cnn_learns_to_tell_vertical_from_horizontal_bars(any_backend):
+def test_a_small_cnn_learns_to_tell_vertical_from_horizontal_bars(array_backend):
     rng = np.random.default_rng(5)
     images = rng.uniform(0, 0.2, (200, 8, 8, 1))
     labels = rng.integers(0, 2, 200)
