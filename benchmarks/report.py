@@ -174,6 +174,9 @@ def scaling_figure(cells, path, machine_facts):
             if points:
                 ax.plot(*zip(*points), marker="o", label=FRAMEWORK_NOTES.get(peer, peer))
         ax.set_xscale("log", base=2)
+        widths = sorted({c["hidden"] for c in cells})
+        ax.set_xticks(widths, [str(w) for w in widths])
+        ax.minorticks_off()
         ax.set_yscale("log")
         ax.set_title(f"batch {batch_size}")
         ax.set_xlabel("hidden width")
