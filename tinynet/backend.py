@@ -212,9 +212,10 @@ def asarray(values, dtype=None):
 
 
 def full(shape, fill_value, dtype=None):
-    """A new array of ``shape`` holding ``fill_value``, on the active device (dtype: floatx)."""
+    """A new array of ``shape`` holding ``fill_value`` on the active device; ``dtype`` is a dtype
+    of the active namespace, such as ``x.dtype`` (default: floatx)."""
     xp = namespace()
-    return xp.full(shape, fill_value, dtype=getattr(xp, dtype or floatx()), device=_state["device"])
+    return xp.full(shape, fill_value, dtype=dtype or float_dtype(), device=_state["device"])
 
 
 def dtype_name(array):

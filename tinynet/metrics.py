@@ -14,11 +14,16 @@ from tinynet import backend
 from tinynet.utils.lookup import lookup
 
 
+def _share(hits, dtype):
+    """The share of True in the 1-D array ``hits``, as ``sum / n`` (faster than ``mean`` on NumPy)."""
+    return backend.namespace().sum(backend.namespace().astype(hits, dtype)) / hits.shape[0]
+
+
 def categorical_accuracy(y_true, y_pred):
     """Share of samples with ``argmax(y_pred) == argmax(y_true)``."""
     xp = backend.namespace()
     hits = xp.argmax(y_pred, axis=-1) == xp.argmax(y_true, axis=-1)
-    return xp.mean(xp.astype(hits, y_pred.dtype))
+    return _share(hits, y_pred.dtype)
 
 
 def sparse_categorical_accuracy(y_true, y_pred):
@@ -26,7 +31,7 @@ def sparse_categorical_accuracy(y_true, y_pred):
     xp = backend.namespace()
     labels = xp.reshape(y_true, (-1,))
     hits = xp.astype(xp.argmax(y_pred, axis=-1), labels.dtype) == labels
-    return xp.mean(xp.astype(hits, y_pred.dtype))
+    return _share(hits, y_pred.dtype)
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):

@@ -209,7 +209,8 @@ class Sequential:
 
     def _batch_values(self, y, y_pred):
         """The batch's loss and metrics as 0-d device arrays (no copy to the host here)."""
-        return [self.loss.value(y, y_pred)] + [metric(y, y_pred) for _, metric in self.metrics]
+        loss = self.loss.fused_value(y, y_pred) if self._fused_loss() else self.loss.value(y, y_pred)
+        return [loss] + [metric(y, y_pred) for _, metric in self.metrics]
 
     # --- checking and moving data --------------------------------------------------------------
 

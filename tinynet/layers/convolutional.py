@@ -25,7 +25,7 @@ operation BLAS (and a GPU) does fastest. The helpers here are shared with the po
 import numbers
 
 from tinynet import activations, backend, initializers
-from tinynet.layers.base import Layer, check_positive_int
+from tinynet.layers.base import Layer, check_positive_int, column_sums
 from tinynet.utils.lookup import lookup
 
 PADDINGS = {"valid": "valid", "same": "same"}
@@ -100,7 +100,7 @@ def pad_images(x, window, strides, padding, value=0.0):
     if top == bottom == left == right == 0:
         return x, (0, 0)
     n, height, width, channels = x.shape
-    padded = backend.full((n, top + height + bottom, left + width + right, channels), value, backend.dtype_name(x))
+    padded = backend.full((n, top + height + bottom, left + width + right, channels), value, x.dtype)
     padded[:, top:top + height, left:left + width, :] = x
     return padded, (top, left)
 
@@ -159,10 +159,10 @@ def col2im(grad_cols, padded_shape, window, strides, output_size):
     (kh, kw), (s_h, s_w), (out_h, out_w) = window, strides, output_size
     n, height, width, channels = padded_shape
     grad_windows = xp.reshape(grad_cols, (n, out_h, out_w, kh, kw, channels))
-    grad_rows = backend.full((n, height, out_w, kw, channels), 0.0, backend.dtype_name(grad_cols))
+    grad_rows = backend.full((n, height, out_w, kw, channels), 0.0, grad_cols.dtype)
     for i in range(kh):
         grad_rows[:, i:i + s_h * (out_h - 1) + 1:s_h, ...] += grad_windows[:, :, :, i, :, :]
-    grad_padded = backend.full(padded_shape, 0.0, backend.dtype_name(grad_cols))
+    grad_padded = backend.full(padded_shape, 0.0, grad_cols.dtype)
     for j in range(kw):
         grad_padded[:, :, j:j + s_w * (out_w - 1) + 1:s_w, :] += grad_rows[:, :, :, j, :]
     return grad_padded
@@ -239,7 +239,7 @@ class Conv2D(Layer):
         self.cols = im2col(xpad, self.kernel_size, self.strides, (out_h, out_w))
         z = self.cols @ xp.reshape(self.kernel, (-1, self.filters))
         if self.use_bias:
-            z = z + self.bias
+            z += self.bias  # z is a new array: adding in place saves a copy
         return self.activation.forward(xp.reshape(z, (x.shape[0], out_h, out_w, self.filters)))
 
     def backward(self, grad_output):
@@ -252,7 +252,7 @@ class Conv2D(Layer):
         g = xp.reshape(grad_z, (-1, self.filters))
         self.grads[0] = xp.reshape(self.cols.T @ g, self.kernel.shape)
         if self.use_bias:
-            self.grads[1] = xp.sum(g, axis=0)
+            self.grads[1] = column_sums(g)
         if not self.input_gradient_needed:
             return None
         grad_cols = g @ xp.reshape(self.kernel, (-1, self.filters)).T

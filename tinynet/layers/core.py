@@ -2,7 +2,7 @@
 
 from tinynet import activations, backend, initializers
 from tinynet.random import generator
-from tinynet.layers.base import Layer, check_positive_int
+from tinynet.layers.base import Layer, check_positive_int, column_sums
 
 
 class Dense(Layer):
@@ -56,7 +56,7 @@ class Dense(Layer):
         self.inputs = x  # kept for dL/dW = x^T g
         z = x @ self.kernel
         if self.use_bias:
-            z = z + self.bias
+            z += self.bias  # z is a new array: adding in place saves a copy
         return self.activation.forward(z)
 
     def backward(self, grad_output):
@@ -66,7 +66,7 @@ class Dense(Layer):
         """The backward pass from ``dL/dz``, the gradient before the activation (see the class)."""
         self.grads[0] = self.inputs.T @ grad_z
         if self.use_bias:
-            self.grads[1] = backend.namespace().sum(grad_z, axis=0)
+            self.grads[1] = column_sums(grad_z)
         if self.input_gradient_needed:
             return grad_z @ self.kernel.T
         return None
