@@ -32,8 +32,13 @@ import report  # noqa: E402
 from worker import RESULT_MARK  # noqa: E402
 
 REFERENCE = {"cpu": "tinynet", "gpu": "tinynet-cupy"}
-YARDSTICK = "numpy-tuned"
-TARGETS = {"epoch": 1.2, "predict": 1.5}    # tinynet / hand-tuned loop, at most
+# The hand-tuned loop that only trains, and the same loop that also scores each batch as fit does.
+YARDSTICKS = ("numpy-tuned", "numpy-tuned-metrics")
+# tinynet's time divided by the rival's, at most: epoch and predict against each yardstick; the
+# scaling grid against PyTorch where the matrix products dominate (hidden width 512 and up); the
+# CNN epoch against Keras on TensorFlow.
+TARGETS = {"epoch": 1.2, "predict": 1.5, "scaling": 1.1, "cnn": 1.0}
+SCALING_RIVAL, BLAS_MIN_WIDTH, CNN_RIVAL = "torch", 512, "keras-tf"
 
 MLP = {"hidden": 10, "batch_size": 100, "epochs": 5, "lr": 0.01, "predict_repeats": 5}
 SCALING = {"widths": (10, 128, 512, 2048), "batch_sizes": (32, 100, 1000), "epochs": 2, "reps": 1,
@@ -42,7 +47,7 @@ CNN = {"batch_size": 100, "epochs": 2, "lr": 0.01, "train_limit": 10_000, "predi
 QUICK = {"reps": 1, "mlp_epochs": 2, "widths": (10, 512), "batch_sizes": (100,), "cnn_train_limit": 1000}
 
 SECTION_PEERS = {
-    "cpu": {"mlp": list(PEERS), "scaling": ["tinynet", "numpy-tuned", "torch", "keras-tf"],
+    "cpu": {"mlp": list(PEERS), "scaling": ["tinynet", *YARDSTICKS, "torch", "keras-tf"],
             "cnn": ["tinynet", "torch", "keras-tf"]},
     "gpu": {"mlp": list(GPU_PEERS), "scaling": list(GPU_PEERS), "cnn": list(GPU_PEERS)},
 }
@@ -188,6 +193,9 @@ def aggregate(results):
         # What fit() spends outside its epochs (checking and converting the data), where known.
         "fit_outside_epochs_median_s": statistics.median(
             [r["fit_s"] - sum(r["epoch_s"]) for r in finished]) if "fit_s" in finished[0] else None,
+        # The last epoch's mean training loss and accuracy per run, for the peers that compute them.
+        "last_epoch_train": [{"loss": r["train_loss"][-1], "accuracy": r["train_accuracy"][-1]}
+                             for r in finished] if "train_loss" in finished[0] else None,
     }
 
 
@@ -200,16 +208,36 @@ def add_ratios(rows, reference):
             row["predict_vs_tinynet"] = row["predict_median_s"] / ref["predict_median_s"]
 
 
-def check_targets(rows, reference):
-    """tinynet's epoch and predict times as multiples of the hand-tuned loop's, against the targets."""
-    ours, yard = rows.get(reference, {}), rows.get(YARDSTICK, {})
-    if ours.get("status") != "ok" or yard.get("status") != "ok":
-        return None
-    epoch = ours["epoch_median_s"] / yard["epoch_median_s"]
-    predict = ours["predict_median_s"] / yard["predict_median_s"]
-    return {"epoch_ratio": epoch, "epoch_target": TARGETS["epoch"], "epoch_met": epoch <= TARGETS["epoch"],
-            "predict_ratio": predict, "predict_target": TARGETS["predict"],
-            "predict_met": predict <= TARGETS["predict"]}
+def check_targets(out, reference):
+    """tinynet's times as multiples of each yardstick's and rival's, each against its target."""
+    def verdict(ratio, target):
+        return {"ratio": ratio, "target": target, "met": ratio <= target}
+
+    def ok(row):
+        return row.get("status") == "ok"
+
+    targets = {}
+    mlp = out.get("mlp", {})
+    ours = mlp.get(reference, {})
+    for yardstick in YARDSTICKS:
+        yard = mlp.get(yardstick, {})
+        if ok(ours) and ok(yard):
+            targets.setdefault("mlp", {})[yardstick] = {
+                "epoch": verdict(ours["epoch_median_s"] / yard["epoch_median_s"], TARGETS["epoch"]),
+                "predict": verdict(ours["predict_median_s"] / yard["predict_median_s"], TARGETS["predict"]),
+            }
+    cells = [c for c in out.get("scaling", []) if c["hidden"] >= BLAS_MIN_WIDTH
+             and ok(c.get(reference, {})) and ok(c.get(SCALING_RIVAL, {}))]
+    if cells:
+        ratios = [c[reference]["epoch_median_s"] / c[SCALING_RIVAL]["epoch_median_s"] for c in cells]
+        targets["scaling"] = {**verdict(max(ratios), TARGETS["scaling"]), "rival": SCALING_RIVAL,
+                              "min_width": BLAS_MIN_WIDTH, "median_ratio": statistics.median(ratios),
+                              "cells_met": sum(r <= TARGETS["scaling"] for r in ratios), "cells": len(ratios)}
+    cnn = out.get("cnn", {})
+    if ok(cnn.get(reference, {})) and ok(cnn.get(CNN_RIVAL, {})):
+        ratio = cnn[reference]["epoch_median_s"] / cnn[CNN_RIVAL]["epoch_median_s"]
+        targets["cnn"] = {**verdict(ratio, TARGETS["cnn"]), "rival": CNN_RIVAL}
+    return targets or None
 
 
 # --- the sections ------------------------------------------------------------------------------
@@ -277,7 +305,6 @@ def main(argv=None):
         rows = run_mlp(runner, pick(sections["mlp"], args.only), reps, settings["mlp"]["epochs"])
         add_ratios(rows, reference)
         out["mlp"] = rows
-        out["targets"] = check_targets(rows, reference)
     if "scaling" in args.sections:
         print("scaling section", file=sys.stderr)
         out["scaling"] = run_scaling(runner, pick(sections["scaling"], args.only),
@@ -286,7 +313,9 @@ def main(argv=None):
         print("cnn section", file=sys.stderr)
         out["cnn"] = run_cnn(runner, pick(sections["cnn"], args.only), settings["cnn"]["reps"],
                              settings["cnn"]["train_limit"])
+        add_ratios(out["cnn"], reference)
 
+    out["targets"] = check_targets(out, reference)
     out["machine"]["load_average_at_end"] = os.getloadavg()
     out["total_wall_s"] = time.perf_counter() - started
     out["raw"] = runner.raw
@@ -296,7 +325,7 @@ def main(argv=None):
 def write_results(out, args, reference):
     args.out.mkdir(parents=True, exist_ok=True)
     stem = ("quick-" if args.quick else "") + ("compare-gpu" if args.gpu else "compare")
-    markdown = report.markdown(out, reference, YARDSTICK)
+    markdown = report.markdown(out, reference, YARDSTICKS)
     (args.out / f"{stem}.json").write_text(json.dumps(out, indent=1) + "\n")
     (args.out / f"{stem}.md").write_text(markdown)
     if out.get("scaling"):

@@ -24,6 +24,7 @@ PEERS = {
     "sklearn": Peer("sklearn_mlp"),
     "numpy-plain": Peer("numpy_plain"),
     "numpy-tuned": Peer("numpy_tuned"),
+    "numpy-tuned-metrics": Peer("numpy_tuned_metrics"),
 }
 
 GPU_PEERS = {

@@ -90,8 +90,13 @@ def forward_(params, x, buf):
 
 def sgd_step_(params, buf, lr):
     """One step on the batch already in buf.x / buf.y; updates ``params`` in place."""
-    w1, b1, w2, b2 = params
     forward_(params, buf.x, buf)
+    backward_update_(params, buf, lr)
+
+
+def backward_update_(params, buf, lr):
+    """Back-propagate from the probabilities forward_ left in buf.zt, and update ``params``."""
+    w1, b1, w2, b2 = params
     dzt = buf.zt                                 # becomes lr * dLoss/dlogits = lr (p - y) / m
     np.subtract(dzt, buf.y.T, out=dzt)
     np.multiply(dzt, lr / len(buf.x), out=dzt)
@@ -124,6 +129,14 @@ def train_epoch(params, x, y, batch_size, lr, rng, buffers):
 
 
 def run_mlp(job, data):
+    return train_and_predict(job, data, Buffers, train_epoch)
+
+
+def train_and_predict(job, data, make_buffers, train_epoch):
+    """Train with ``train_epoch`` on buffers from ``make_buffers``, then time predict on the test set.
+
+    A ``train_epoch`` that returns the epoch's mean (loss, accuracy) has them kept in the result.
+    """
     x, y = data.x_train, data.onehot_train
     n_in, n_hidden, n_out = x.shape[1], job["hidden"], y.shape[1]
     batch_size = job["batch_size"]
@@ -133,12 +146,13 @@ def run_mlp(job, data):
     params = (w1, np.zeros(n_hidden, np.float32),
               glorot_uniform(rng, n_hidden, n_out), np.zeros(n_out, np.float32))
     sizes = {batch_size, len(x) % batch_size or batch_size}
-    buffers = {m: Buffers(m, n_in, n_hidden, n_out) for m in sizes}
-    epoch_s = []
+    buffers = {m: make_buffers(m, n_in, n_hidden, n_out) for m in sizes}
+    epoch_s, epoch_means = [], []
     for _ in range(job["epochs"]):
         start = time.perf_counter()
-        train_epoch(params, x, y, batch_size, job["lr"], rng, buffers)
+        means = train_epoch(params, x, y, batch_size, job["lr"], rng, buffers)
         epoch_s.append(time.perf_counter() - start)
+        epoch_means.append(means)
 
     test = Buffers(len(data.x_test), 0, n_hidden, n_out)  # no x buffer: predict reads the images in place
 
@@ -147,4 +161,7 @@ def run_mlp(job, data):
         return test.zt.T
 
     predict_s, probs = time_predict(predict, data.x_test, job["predict_repeats"])
-    return {"epoch_s": epoch_s, "predict_s": predict_s, "test_accuracy": accuracy(probs, data.labels_test)}
+    result = {"epoch_s": epoch_s, "predict_s": predict_s, "test_accuracy": accuracy(probs, data.labels_test)}
+    if epoch_means[0] is not None:
+        result["train_loss"], result["train_accuracy"] = (list(v) for v in zip(*epoch_means))
+    return result

@@ -55,12 +55,13 @@ def run(model, data, job, sync):
     model.compile(loss="categorical_crossentropy", optimizer="sgd", metrics=["accuracy"])
     clock = EpochClock(sync)
     start = time.perf_counter()
-    model.fit(data.x_train, data.onehot_train, batch_size=job["batch_size"], epochs=job["epochs"],
-              verbose=0, callbacks=[clock])
+    history = model.fit(data.x_train, data.onehot_train, batch_size=job["batch_size"],
+                        epochs=job["epochs"], verbose=0, callbacks=[clock])
     fit_s = time.perf_counter() - start
     predict_s, probs = time_predict(model.predict, data.x_test, job["predict_repeats"], sync)
     return {"epoch_s": clock.seconds, "fit_s": fit_s, "predict_s": predict_s,
-            "test_accuracy": accuracy(probs, data.labels_test)}
+            "test_accuracy": accuracy(probs, data.labels_test),
+            "train_loss": history.history["loss"], "train_accuracy": history.history["accuracy"]}
 
 
 def run_mlp(job, data):
