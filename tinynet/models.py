@@ -214,7 +214,7 @@ class Sequential:
 
     # --- checking and moving data --------------------------------------------------------------
 
-    def _prepare(self, x, y=_NO_TARGETS, check_targets=True):
+    def _prepare(self, x, y=_NO_TARGETS):
         """Validate ``x`` (and ``y``) and return them as host or device arrays of the right types."""
         x = validation.as_array("x", x)
         validation.check_finite("x", x)
@@ -230,8 +230,7 @@ class Sequential:
             )
         y = validation.as_array("y", y)
         validation.check_finite("y", y)
-        if check_targets:
-            validation.check_targets(x, y, self.loss, self.output_shape)
+        validation.check_targets(x, y, self.loss, self.output_shape)
         if y.ndim == 1 and self.loss.name != "sparse_categorical_crossentropy":
             y = y.reshape(-1, 1)
         return x, y
