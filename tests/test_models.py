@@ -274,3 +274,18 @@ def test_the_tutorial_learns_as_keras_does(mnist_flat):
     assert np.sum(predictions[11]) == pytest.approx(1.0, abs=1e-6)
     matrix = confusion_matrix(y_test.argmax(axis=1), predictions.argmax(axis=1))
     assert np.trace(matrix) / np.sum(matrix) == pytest.approx(test_acc, abs=1e-6)
+
+
+def test_default_inference_chunks_follow_the_largest_layer():
+    from tinynet.layers import Conv2D, Flatten
+    from tinynet.models import INFERENCE_CHUNK_BYTES
+
+    dense = tutorial_model()
+    conv = Sequential([Conv2D(8, (3, 3), input_shape=(12, 12, 1)), Flatten(), Dense(10, activation="softmax")])
+    conv.compile(loss="categorical_crossentropy", optimizer="sgd")
+    # The convolution's im2col matrix: 10*10 output pixels, each a row of 3*3*1 inputs (+ 8 outputs).
+    assert conv._inference_batch_size(None) == INFERENCE_CHUNK_BYTES // (100 * (9 + 8) * 4)
+    assert dense._inference_batch_size(None) > conv._inference_batch_size(None)
+    assert conv._inference_batch_size(7) == 7  # the user's choice wins
+    x = np.random.default_rng(0).random((2 * conv._inference_batch_size(None) + 3, 12, 12, 1), dtype=np.float32)
+    np.testing.assert_allclose(conv.predict(x), conv.predict(x, batch_size=len(x)), rtol=1e-6)

@@ -31,9 +31,12 @@ from tinynet.utils.files import save_npz_atomic
 from tinynet.utils.progbar import Progbar
 
 # predict/evaluate split their input only to bound memory: the result does not depend on the
-# chunk size. Keras's default of 32 makes predict 50x slower than it needs to be on MNIST; 1024
-# rows keep even the book's CNN below a few hundred MB of intermediate arrays.
-INFERENCE_BATCH_SIZE = 1024
+# chunk size. Keras's default of 32 rows makes predict 50x slower than it needs to be on MNIST;
+# tinynet sizes each chunk so that the largest array one layer creates stays near this many
+# bytes: thousands of rows for the tutorial's Dense layers, about 80 images for the book's CNN,
+# whose im2col matrices would otherwise outgrow the CPU caches (2x slower at 1024 images).
+INFERENCE_CHUNK_BYTES = 16 * 2**20
+MAX_INFERENCE_BATCH_SIZE = 4096
 
 # The default of _prepare's y: predict needs no targets, while fit(x) with y=None is a mistake.
 _NO_TARGETS = object()
@@ -314,7 +317,7 @@ class Sequential:
                 if logs is None:  # the epoch did not finish: Ctrl-C or a non-finite loss
                     break
                 if x_val is not None:
-                    values = self._evaluate_arrays(x_val, y_val, INFERENCE_BATCH_SIZE)
+                    values = self._evaluate_arrays(x_val, y_val, self._inference_batch_size(None))
                     logs.update({"val_" + name: value for name, value in zip(self.metrics_names, values)})
                 for callback in callbacks:
                     callback.on_epoch_end(epoch, logs)
@@ -390,12 +393,19 @@ class Sequential:
         over all samples whatever it is.
         """
         self._check_compiled("evaluate")
-        batch_size = INFERENCE_BATCH_SIZE if batch_size is None else batch_size
-        batch_size = validation.check_count("batch_size", batch_size, 1)
+        batch_size = validation.check_count("batch_size", self._inference_batch_size(batch_size), 1)
         x, y = self._prepare(x, y)
         x, y = self._to_device(x, y)
         values = self._evaluate_arrays(x, y, batch_size, verbose)
         return values[0] if len(values) == 1 else values
+
+    def _inference_batch_size(self, batch_size):
+        """``batch_size`` if the user gave one, else the rows that keep chunks near INFERENCE_CHUNK_BYTES."""
+        if batch_size is not None or not self.built:
+            return batch_size
+        itemsize = 8 if backend.floatx() == "float64" else 4
+        largest = max(layer.numbers_per_sample() for layer in self._layers) * itemsize
+        return max(1, min(MAX_INFERENCE_BATCH_SIZE, INFERENCE_CHUNK_BYTES // largest))
 
     def _evaluate_arrays(self, x, y, batch_size, verbose=0):
         means = _RunningMeans(self.metrics_names)
@@ -409,9 +419,8 @@ class Sequential:
 
     def predict(self, x, batch_size=None, verbose=0):
         """The model's outputs for ``x``, as a NumPy array (one row per sample)."""
-        batch_size = INFERENCE_BATCH_SIZE if batch_size is None else batch_size
-        batch_size = validation.check_count("batch_size", batch_size, 1)
         x, _ = self._prepare(x)
+        batch_size = validation.check_count("batch_size", self._inference_batch_size(batch_size), 1)
         x = backend.asarray(x)
         xp = backend.namespace()
         outputs = [

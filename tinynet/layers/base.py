@@ -70,6 +70,14 @@ class Layer:
         self.grads.append(None)
         return weight
 
+    def numbers_per_sample(self):
+        """How many numbers the forward pass creates for one sample: by default its output.
+        ``predict`` sizes its chunks from the largest layer's count."""
+        count = 1
+        for length in self.output_shape[1:]:
+            count *= length
+        return count
+
     @property
     def weights(self):
         """The layer's weight arrays (on the backend's device)."""

@@ -228,6 +228,11 @@ class Conv2D(Layer):
         out_h, out_w = image_output_size(self, input_shape, self.kernel_size, self.strides, self.padding)
         return (input_shape[0], out_h, out_w, self.filters)
 
+    def numbers_per_sample(self):
+        """The im2col matrix (one row of ``kh*kw*C`` numbers per output pixel) dominates."""
+        _, out_h, out_w, _ = self.output_shape
+        return out_h * out_w * (self.kernel_size[0] * self.kernel_size[1] * self.input_shape[-1] + self.filters)
+
     def forward(self, x, training=False):
         xp = backend.namespace()
         self._check_batch(x)
