@@ -40,6 +40,15 @@ def test_environment_variable_chooses_the_backend():
     assert output.stdout.strip() == "array_api_strict"
 
 
+def test_an_unusable_backend_in_the_environment_says_how_to_get_back_to_the_cpu():
+    script = "import sys; sys.modules['cupy'] = None; import tinynet"
+    env = {"TINYNET_BACKEND": "cupy", "PATH": ""}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert result.returncode != 0
+    assert "TINYNET_BACKEND='cupy'" in result.stderr and "set it to 'numpy'" in result.stderr
+    assert "stays active" not in result.stderr
+
+
 def test_cupy_refusal_when_cupy_is_missing(monkeypatch):
     monkeypatch.setitem(sys.modules, "cupy", None)  # makes "import cupy" raise ImportError
     status = backend.gpu_available()

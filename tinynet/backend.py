@@ -269,5 +269,20 @@ def random_uniform(shape, generator):
     return values if name == "numpy" else asarray(values)
 
 
-if os.environ.get("TINYNET_BACKEND"):
-    set_backend(os.environ["TINYNET_BACKEND"])
+def _backend_from_environment():
+    """Apply ``$TINYNET_BACKEND`` at import; a backend that cannot run stops the program here,
+    with the reason and the way back to the CPU, rather than silently training on NumPy."""
+    requested = os.environ.get("TINYNET_BACKEND")
+    if not requested:
+        return
+    try:
+        set_backend(requested)
+    except (BackendUnavailableError, ValueError) as error:
+        reason = str(error).replace(" The numpy backend stays active.", "")
+        raise type(error)(
+            f"TINYNET_BACKEND={requested!r}: {reason} Unset TINYNET_BACKEND, or set it to 'numpy', "
+            "to run on the CPU."
+        ) from None
+
+
+_backend_from_environment()
