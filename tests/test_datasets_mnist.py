@@ -8,10 +8,8 @@ expected shapes and hashes for it. The tests marked ``mnist`` load the real file
 import gzip
 import hashlib
 import io
-import os
 import struct
 import urllib.error
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -333,29 +331,9 @@ def test_corrupted_cache_entry_without_network_is_an_error(tiny, tmp_path):
 
 # ---- the real MNIST ------------------------------------------------------------------------------
 
-def require_real_mnist():
-    """Skip when the real MNIST is not in $TINYNET_DATA_DIR -- except in CI, where that fails."""
-    data_dir = os.environ.get("TINYNET_DATA_DIR")
-    if data_dir:
-        for directory in (Path(data_dir), Path(data_dir) / "mnist"):
-            has_idx = all((directory / n).is_file() or (directory / f"{n}.gz").is_file() for n in NAMES)
-            if has_idx or (directory / "mnist.npz").is_file():
-                return
-    reason = "real MNIST not found: set TINYNET_DATA_DIR to a directory holding its four IDX files"
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def real_mnist():
-    require_real_mnist()
-    return mnist.load_data()
-
-
 @pytest.mark.mnist
-def test_real_mnist_shapes_and_dtypes(real_mnist):
-    (x_train, y_train), (x_test, y_test) = real_mnist
+def test_real_mnist_shapes_and_dtypes(mnist_data):
+    (x_train, y_train), (x_test, y_test) = mnist_data
     assert (x_train.shape, y_train.shape) == ((60000, 28, 28), (60000,))
     assert (x_test.shape, y_test.shape) == ((10000, 28, 28), (10000,))
     assert {a.dtype for a in (x_train, y_train, x_test, y_test)} == {np.dtype(np.uint8)}
@@ -363,7 +341,7 @@ def test_real_mnist_shapes_and_dtypes(real_mnist):
 
 
 @pytest.mark.mnist
-def test_real_mnist_known_values(real_mnist):
-    (x_train, y_train), (x_test, y_test) = real_mnist
+def test_real_mnist_known_values(mnist_data):
+    (x_train, y_train), (x_test, y_test) = mnist_data
     assert (y_train[0], y_train[8], y_test[0]) == (5, 1, 7)
     assert round(float(x_train.mean()), 3) == 33.318
