@@ -15,7 +15,7 @@ from tinynet.callbacks import Callback
 from tinynet.datasets import mnist
 from tinynet.layers import Dense, Dropout, Flatten
 from tinynet.models import Sequential
-from tinynet.utils import to_categorical
+from tinynet.utils import to_categorical, validation
 
 LOSS = "categorical_crossentropy"
 SPARSE = "sparse_categorical_crossentropy"
@@ -325,3 +325,20 @@ def test_bad_arguments_get_a_clear_error(case, data):
     with pytest.raises(case.error) as error:
         case.call(data)
     assert_message(error, case.words)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("bad_value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("shape", [(7,), (7, 5), (7, 3, 3, 2)])
+def test_finiteness_check_names_the_first_bad_sample(dtype, bad_value, shape):
+    values = np.random.default_rng(0).uniform(-1, 1, shape).astype(dtype)
+    values.reshape(len(values), -1)[[5, 3], -1] = bad_value
+    with pytest.raises(ValueError, match="the first in sample 3"):
+        validation.check_finite("x", values)
+
+
+def test_finiteness_check_accepts_the_largest_finite_numbers():
+    # Products with zero: the sample's extreme values must not overflow into a false alarm.
+    largest = np.finfo(np.float32).max
+    values = np.array([[largest, largest, -largest], [0.0, 1e-45, -0.0]], dtype=np.float32)
+    validation.check_finite("x", values)
