@@ -87,6 +87,17 @@ def small_model(dropout=False):
     return model
 
 
+def test_contiguous_transpose_is_a_new_transposed_array(array_backend):
+    host = np.arange(12, dtype=np.float32).reshape(3, 4)
+    matrix = backend.asarray(host)
+    transposed = backend.contiguous_transpose(matrix)
+    transposed *= 2  # writing to the result must leave the input alone
+    np.testing.assert_array_equal(backend.to_numpy(transposed), 2 * host.T)
+    np.testing.assert_array_equal(backend.to_numpy(matrix), host)
+    if isinstance(transposed, np.ndarray):
+        assert transposed.flags.c_contiguous
+
+
 def test_float32_stays_float32(array_backend):
     x, y = data()
     model = small_model(dropout=True)

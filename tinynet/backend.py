@@ -223,6 +223,22 @@ def dtype_name(array):
     return str(array.dtype).rsplit(".", 1)[-1]
 
 
+def contiguous_transpose(matrix):
+    """``matrix.T`` as a new array, stored row after row (a 2-D ``matrix``).
+
+    The Array API leaves memory layout to each library; this is the one place that asks for it:
+    reductions across the rows of the result then run as long contiguous passes.
+    """
+    name = _state["name"]
+    if name == "numpy":
+        return np.ascontiguousarray(matrix.T)
+    if name == "cupy":
+        import cupy
+
+        return cupy.ascontiguousarray(matrix.T)
+    return namespace().asarray(namespace().permute_dims(matrix, (1, 0)), copy=True)
+
+
 def to_numpy(array):
     """Bring a backend array back to the host as a NumPy array (the device-to-host transfer point)."""
     if isinstance(array, np.ndarray):
