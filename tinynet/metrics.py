@@ -15,8 +15,14 @@ from tinynet.utils.lookup import lookup
 
 
 def _share(hits, dtype):
-    """The share of True in the 1-D array ``hits``, as ``sum / n`` (faster than ``mean`` on NumPy)."""
-    return backend.namespace().sum(backend.namespace().astype(hits, dtype)) / hits.shape[0]
+    """The share of True in the 1-D array ``hits``: how many there are, divided by ``n``.
+
+    ``count_nonzero`` is several times faster than summing the hits as numbers; it gives a Python
+    int on NumPy and a 0-d array on the other backends, which ``asarray`` turns alike into a 0-d
+    float array (on the array's own device).
+    """
+    xp = backend.namespace()
+    return xp.asarray(xp.count_nonzero(hits), dtype=dtype) / hits.shape[0]
 
 
 def categorical_accuracy(y_true, y_pred):
