@@ -55,9 +55,11 @@ class Sigmoid(ActivationFunction):
     name = "sigmoid"
 
     def forward(self, z):
-        xp = backend.namespace()
-        self.output = 0.5 + 0.5 * xp.tanh(0.5 * z)
-        return self.output
+        a = backend.namespace().tanh(0.5 * z)
+        a *= 0.5  # in place: a is a new array, and no further copy is needed
+        a += 0.5
+        self.output = a
+        return a
 
     def backward(self, grad_output):
         # f'(z) = f(z) * (1 - f(z)): the derivative needs only the output we kept.
