@@ -15,7 +15,7 @@ from tinynet.utils import set_random_seed, to_categorical
 
 
 def test_switch_by_name_and_by_context():
-    assert backend.get_backend() == "numpy" and backend.namespace() is np
+    assert backend.get_backend() == "numpy" and backend.namespace().exp is np.exp
     with backend.use_backend("array_api_strict", "device1") as xp:
         assert backend.get_backend() == "array_api_strict"
         assert xp.__name__ == "array_api_strict" and str(backend.device()).endswith("'device1')")
@@ -85,6 +85,57 @@ def small_model(dropout=False):
     model = Sequential(layers)
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     return model
+
+
+SHORTCUT_CALLS = [
+    ("sum", {}),
+    ("sum", {"axis": 0, "keepdims": True}),
+    ("sum", {"axis": (0, 2), "dtype": np.float64}),
+    ("mean", {"axis": -1}),
+    ("max", {}),
+    ("max", {"axis": 1, "keepdims": True}),
+    ("argmax", {"axis": -1}),
+    ("argmax", {"axis": 0, "keepdims": True}),
+    ("clip", {"min": 0.2, "max": 0.7}),
+    ("clip", {"max": 0.5}),
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), SHORTCUT_CALLS)
+def test_numpy_namespace_shortcuts_give_numpys_results(name, kwargs):
+    """The numpy backend calls seven functions as the arrays' methods: same values, types, shapes."""
+    x = np.random.default_rng(0).random((3, 4, 5), dtype=np.float32)
+    x[1, 2, 3] = np.nan  # NaN must propagate through max and sum as in NumPy
+    x[2, 0, :] = 0.5  # ties: argmax takes the first
+    expected = getattr(np, name)(x, **kwargs)
+    got = getattr(backend.namespace(), name)(x, **kwargs)
+    assert type(got) is type(expected) and np.shape(got) == np.shape(expected)
+    assert np.asarray(got).dtype == np.asarray(expected).dtype
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_numpy_namespace_reshape_and_astype_follow_the_array_api():
+    xp = backend.namespace()
+    x = np.arange(12, dtype=np.float32)
+    view = xp.reshape(x, (3, 4))
+    assert view.shape == (3, 4) and np.shares_memory(view, x)
+    assert not np.shares_memory(xp.reshape(x, (3, 4), copy=True), x)
+    with pytest.raises(ValueError):
+        xp.reshape(x.reshape(3, 4).T, (12,), copy=False)  # a transpose cannot be flattened in place
+    as_int = xp.astype(x, xp.int64)
+    assert as_int.dtype == np.int64 and not np.shares_memory(as_int, x)
+    assert xp.astype(x, xp.float32, copy=False) is x
+    assert xp.linalg.norm is np.linalg.norm  # NumPy's lazily loaded submodules are there too
+
+
+def test_ones_vector_is_made_once_per_backend():
+    ones = backend.ones_vector(5, np.float32)
+    np.testing.assert_array_equal(ones, np.ones(5, np.float32))
+    assert backend.ones_vector(5, np.float32) is ones
+    with backend.use_backend("array_api_strict", "device1") as xp:
+        strict_ones = backend.ones_vector(5, xp.float32)
+        assert backend.is_backend_array(strict_ones) and strict_ones.device == backend.device()
+    assert backend.ones_vector(5, np.float32) is ones
 
 
 def test_contiguous_transpose_is_a_new_transposed_array(array_backend):
