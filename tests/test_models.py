@@ -245,6 +245,22 @@ def test_set_weights_changes_predictions_and_keeps_optimizer_references():
         np.testing.assert_array_equal(got, want)
 
 
+def test_dense_kernel_and_its_gradient_are_stored_column_major():
+    """The kernel keeps Keras's (inputs, units) shape but PyTorch's memory order, and the gradient
+    comes out in the same order, so the update never mixes layouts (set_weights keeps it too)."""
+    model = tutorial_model()
+    x, y = small_data(samples=8)
+    model.train_on_batch(x, y)
+    for layer in model.layers:
+        kernel, kernel_grad = layer.params[0], layer.grads[0]
+        assert kernel.shape == kernel_grad.shape == layer.kernel.shape
+        assert kernel.flags.f_contiguous and not kernel.flags.c_contiguous
+        assert kernel_grad.flags.f_contiguous
+    model.set_weights([np.ascontiguousarray(w) for w in model.get_weights()])
+    assert model.layers[0].params[0].flags.f_contiguous
+    assert model.get_weights()[0].flags.c_contiguous  # the user's copies are ordinary arrays
+
+
 def test_to_categorical_matches_keras():
     y = np.array([7, 2, 1, 0], dtype=np.uint8)
     one_hot = to_categorical(y, num_classes=10)

@@ -63,9 +63,14 @@ class Layer:
         """The output shape for a given input shape; the identity unless the layer changes it."""
         return tuple(input_shape)
 
-    def add_weight(self, shape, initializer):
-        """Create one weight array: drawn on the host as floatx, moved to the device once."""
-        weight = backend.asarray(initializer(shape))
+    def add_weight(self, shape, initializer, column_major=False):
+        """Create one weight array: drawn on the host as floatx, moved to the device once.
+
+        ``column_major`` stores a matrix column after column (Fortran order) instead of row after
+        row: the same numbers and shape, in the memory layout a layer's products run faster on.
+        """
+        values = initializer(shape)
+        weight = backend.asarray(np.asfortranarray(values) if column_major else values)
         self.params.append(weight)
         self.grads.append(None)
         return weight
@@ -163,8 +168,7 @@ def column_sums(g):
     Computed as the product ``ones @ g``, which BLAS does several times faster than a reduction
     along the long first axis (1.5 ms against 0.25 ms for the book's first convolution).
     """
-    ones = backend.full((g.shape[0],), 1.0, g.dtype)
-    return ones @ g
+    return backend.ones_vector(g.shape[0], g.dtype) @ g
 
 
 def _as_shape(shape):
