@@ -62,9 +62,13 @@ class Sigmoid(ActivationFunction):
         return a
 
     def backward(self, grad_output):
-        # f'(z) = f(z) * (1 - f(z)): the derivative needs only the output we kept.
+        # f'(z) = f(z) * (1 - f(z)): the derivative needs only the output we kept. The products
+        # go in place into the one new array (1 - a): each new array costs as much as the product.
         a = self.output
-        return grad_output * a * (1.0 - a)
+        grad_z = 1.0 - a
+        grad_z *= a
+        grad_z *= grad_output
+        return grad_z
 
 
 class Tanh(ActivationFunction):

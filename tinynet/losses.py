@@ -67,7 +67,7 @@ class CategoricalCrossentropy(Loss):
         # the time (it is a reduction along a short axis, the slowest kind on NumPy).
         xp = backend.namespace()
         eps = backend.epsilon()
-        return -xp.sum(y_true * xp.log(xp.clip(y_pred, eps, 1.0 - eps))) / y_pred.shape[0]
+        return xp.sum(y_true * xp.log(xp.clip(y_pred, eps, 1.0 - eps))) / -y_pred.shape[0]
 
     def gradient(self, y_true, y_pred):
         # With q = p / S and r = clip(q): dL/dq_i = -y_i / (n r_i) where q is inside the clip range
@@ -86,7 +86,9 @@ class CategoricalCrossentropy(Loss):
         # dL/dz_j = sum_i dL/dp_i * dp_i/dz_j = sum_i (-y_i / (n p_i)) * p_i (delta_ij - p_j)
         #         = (-y_j + p_j * sum_i y_i) / n = (p_j - y_j) / n.
         # This is what Keras computes too (TensorFlow's softmax_cross_entropy_with_logits).
-        return (y_pred - y_true) / y_pred.shape[0]
+        grad_z = y_pred - y_true
+        grad_z /= y_pred.shape[0]  # in place: no second new array
+        return grad_z
 
 
 class SparseCategoricalCrossentropy(Loss):
