@@ -55,8 +55,8 @@ SECTION_PEERS = {
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reps", type=int, default=3,
-                        help="repetitions of the mlp section, one seed each (default 3)")
+    parser.add_argument("--reps", type=int, default=5,
+                        help="repetitions of the mlp section, one seed each (default 5)")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: 1 repetition, 2 epochs, a small scaling grid and CNN subset")
     parser.add_argument("--only", default="",

@@ -33,7 +33,7 @@ from tinynet.utils.progbar import Progbar
 # predict/evaluate split their input only to bound memory: the result does not depend on the
 # chunk size. Keras's default of 32 rows makes predict 50x slower than it needs to be on MNIST;
 # tinynet sizes each chunk so that the largest array one layer creates stays near this many
-# bytes: thousands of rows for the tutorial's Dense layers, about 80 images for the book's CNN,
+# bytes: 4,096 rows (the most) for the tutorial's Dense layers, 75 images for the book's CNN,
 # whose im2col matrices would otherwise outgrow the CPU caches (2x slower at 1024 images).
 INFERENCE_CHUNK_BYTES = 16 * 2**20
 MAX_INFERENCE_BATCH_SIZE = 4096
@@ -389,8 +389,8 @@ class Sequential:
     def evaluate(self, x=None, y=None, batch_size=None, verbose=1):
         """The loss (and metrics) on ``(x, y)``: a float, or a list ``[loss, metric, ...]``.
 
-        ``batch_size`` only bounds memory (default 1024 rows at a time); the result is the mean
-        over all samples whatever it is.
+        ``batch_size`` only bounds memory (by default, chunks sized by ``INFERENCE_CHUNK_BYTES``); the
+        result is the mean over all samples whatever it is.
         """
         self._check_compiled("evaluate")
         batch_size = validation.check_count("batch_size", self._inference_batch_size(batch_size), 1)

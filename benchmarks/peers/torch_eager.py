@@ -61,8 +61,8 @@ def evaluate(model, data, job, device, sync):
 
     @torch.inference_mode()
     def predict(x):
-        # In chunks of 1024 rows, as tinynet's predict does: the CNN's first activations for all
-        # 10,000 images at once would take 0.7 GB.
+        # In chunks of 1024 rows (tinynet's predict works in chunks too, sized by memory): the CNN's
+        # first activations for all 10,000 images at once would take 0.7 GB.
         return torch.cat([torch.softmax(model(part), dim=1) for part in torch.split(x, 1024)])
 
     predict_s, probs = time_predict(predict, x_test, job["predict_repeats"], sync)
