@@ -173,19 +173,36 @@ def test_flatten_gradients(float64_backend):
     _check_layer(Flatten(), rng.normal(size=(3, 2, 4, 2)))
 
 
-@pytest.mark.parametrize("loss_name", ["categorical_crossentropy", "mean_squared_error"])
-def test_whole_model_gradients(float64_backend, loss_name):
-    """Every parameter of a 4-5-3-3 network against the numerical derivative of the batch loss."""
+# The network's last layers, for each loss: the activation inside Dense, or a layer of its own
+# (then the loss and the activation fuse through Activation.backward_from_logits).
+LAST_LAYERS = {
+    "softmax in Dense": lambda: [Dense(3, activation="softmax")],
+    "Dense, then Activation('softmax')": lambda: [Dense(3), Activation("softmax")],
+    "Dense, then Activation('sigmoid')": lambda: [Dense(1), Activation("sigmoid")],
+}
+
+
+@pytest.mark.parametrize(
+    "loss_name, last",
+    [
+        ("categorical_crossentropy", "softmax in Dense"),
+        ("mean_squared_error", "softmax in Dense"),
+        ("categorical_crossentropy", "Dense, then Activation('softmax')"),
+        ("binary_crossentropy", "Dense, then Activation('sigmoid')"),
+    ],
+)
+def test_whole_model_gradients(float64_backend, loss_name, last):
+    """Every parameter of a 4-5-3-k network against the numerical derivative of the batch loss."""
     model = Sequential(
         [
             Dense(5, activation="tanh", input_shape=(4,), bias_initializer="random_normal"),
             Dense(3, activation="sigmoid", bias_initializer="random_normal"),
-            Dense(3, activation="softmax"),
+            *LAST_LAYERS[last](),
         ]
     )
     model.compile(loss=loss_name, optimizer="sgd")
     x = rng.normal(size=(7, 4))
-    y = np.eye(3)[rng.integers(0, 3, 7)]
+    y = _targets(loss_name, (7, model.output_shape[-1]))
     x_dev, y_dev = backend.asarray(x), backend.asarray(y)
     weights = model.get_weights()
 

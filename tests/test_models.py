@@ -245,6 +245,33 @@ def test_set_weights_changes_predictions_and_keeps_optimizer_references():
         np.testing.assert_array_equal(got, want)
 
 
+def test_a_frozen_layer_keeps_its_weights_while_the_others_learn(array_backend):
+    """trainable=False as in Keras: fit leaves the layer's weights alone, summary counts them as
+    non-trainable, and unfreezing it between two fits makes it learn with the same optimizer."""
+    x, y = small_data(samples=64)
+    model = Sequential([Dense(10, activation="sigmoid", input_shape=(784,), trainable=False),
+                        Dense(10, activation="softmax")])
+    model.compile(loss="categorical_crossentropy", optimizer=SGD(learning_rate=0.5))
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert "Trainable params: 110" in lines and "Non-trainable params: 7,850" in lines
+    before = model.get_weights()
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    after = model.get_weights()
+    np.testing.assert_array_equal(after[0], before[0])
+    np.testing.assert_array_equal(after[1], before[1])
+    assert not np.array_equal(after[2], before[2]) and not np.array_equal(after[3], before[3])
+
+    model.layers[0].trainable = True
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    assert not np.array_equal(model.get_weights()[0], after[0])
+
+
+def test_input_dim_is_keras_2s_input_shape():
+    model = Sequential([Dense(10, activation="sigmoid", input_dim=784), Dense(10, activation="softmax")])
+    assert model.input_shape == (None, 784) and model.count_params() == 7960
+
+
 def test_dense_kernel_and_its_gradient_are_stored_column_major():
     """The kernel keeps Keras's (inputs, units) shape but PyTorch's memory order, and the gradient
     comes out in the same order, so the update never mixes layouts (set_weights keeps it too)."""

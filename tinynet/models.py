@@ -110,6 +110,11 @@ class Sequential:
     def _grads(self):
         return [g for layer in self._layers for g in layer.grads]
 
+    def _updates(self):
+        """The gradients the optimizer applies, one per weight of ``_params``: None for the weights
+        of a layer with ``trainable=False``, which training leaves as they are."""
+        return [g if layer.trainable else None for layer in self._layers for g in layer.grads]
+
     def _check_built(self, action):
         if not self.built:
             raise ValueError(
@@ -207,7 +212,7 @@ class Sequential:
         """Forward, backward and update on one batch; returns the batch's loss and metrics."""
         y_pred = self._forward(x, training=True)
         self._backward(y, y_pred)
-        self.optimizer.apply(self._params, self._grads())
+        self.optimizer.apply(self._params, self._updates())
         return self._batch_values(y, y_pred)
 
     def _batch_values(self, y, y_pred):

@@ -44,7 +44,10 @@ class Optimizer:
         self.learning_rate = value
 
     def apply(self, params, grads):
-        """One step: update each array in ``params`` in place from the matching array in ``grads``."""
+        """One step: update each array in ``params`` in place from the matching array in ``grads``.
+
+        A gradient of None leaves its weight (and its slots) as they are: a frozen layer's.
+        """
         if self.slots is None:
             xp = backend.namespace()
             self.slots = [self.build_slots(p, xp) for p in params]
@@ -57,7 +60,8 @@ class Optimizer:
             )
         self.iterations += 1
         for param, grad, slots in zip(params, grads, self.slots):
-            self.update(param, grad, slots)
+            if grad is not None:
+                self.update(param, grad, slots)
 
     def build_slots(self, param, xp):
         """The state this optimizer keeps for one weight array (a list of arrays like it)."""

@@ -36,7 +36,9 @@ class Layer:
     the loss with respect to them in ``grads``, in the same order.
 
     ``input_shape`` (without the batch dimension, as in Keras) lets the first layer of a model
-    say what it will receive.
+    say what it will receive; ``input_dim=784`` is Keras 2's way of writing ``input_shape=(784,)``.
+    ``trainable=False`` freezes the layer: training leaves its weights as they are (its gradients
+    are still computed, for the layers below it), and ``summary`` counts them as non-trainable.
     """
 
     def __init__(self, name=None, input_shape=None, input_dim=None, trainable=True):

@@ -92,6 +92,11 @@ class Activation(Layer):
     def backward(self, grad_output):
         return self.activation.backward(grad_output)
 
+    def backward_from_logits(self, grad_z):
+        """The backward pass from ``dL/dz``, the gradient before the activation: ``z`` is this
+        layer's input, so that is ``dL/dx`` already (used when a loss fuses with the activation)."""
+        return grad_z
+
 
 class Dropout(Layer):
     """Sets a random ``rate`` share of its inputs to 0 while training, against overfitting.
