@@ -142,6 +142,24 @@ def test_loss_aliases_and_sparse_label_shapes(array_backend):
         losses.get("categorical_crossentopy")
 
 
+@pytest.mark.parametrize(
+    "function",
+    [losses.binary_crossentropy, losses.mean_squared_error, losses.mean_absolute_error,
+     losses.BinaryCrossentropy(), metrics.binary_accuracy, metrics.mean_squared_error,
+     metrics.mean_absolute_error],
+)
+def test_labels_without_the_output_axis_are_not_broadcast(array_backend, function):
+    """Labels (n,) against one output per sample (n, 1) get the axis added, as in Keras, rather
+    than broadcasting to an (n, n) table."""
+    labels = np.array([1.0, 0.0, 1.0, 1.0], np.float32)
+    p = np.array([[0.9], [0.2], [0.3], [0.8]], np.float32)
+    flat = backend.to_scalar(function(backend.asarray(labels), backend.asarray(p)))
+    column = backend.to_scalar(function(backend.asarray(labels[:, None]), backend.asarray(p)))
+    assert flat == pytest.approx(column, rel=1e-6)
+    if function is metrics.binary_accuracy:
+        assert flat == pytest.approx(0.75)  # the sample at 0.3 is the one miss
+
+
 def test_certain_wrong_predictions_give_a_large_finite_loss_in_float32(array_backend):
     # Clipping keeps log() away from 0: the loss is about -log(1e-7) = 16.1, not infinity.
     wrong = backend.to_scalar(losses.binary_crossentropy(backend.asarray([[1.0, 0.0]]), backend.asarray([[0.0, 1.0]])))

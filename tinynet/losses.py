@@ -22,7 +22,7 @@ class Loss:
     fused_activation = None
 
     def __call__(self, y_true, y_pred):
-        return self.value(y_true, y_pred)
+        return self.value(match_rank(y_true, y_pred), y_pred)
 
     def value(self, y_true, y_pred):
         raise NotImplementedError
@@ -174,6 +174,15 @@ class MeanAbsoluteError(Loss):
         return backend.namespace().sign(y_pred - y_true) / _size(y_pred)
 
 
+def match_rank(y_true, y_pred):
+    """``y_true`` with a last axis of length 1 added when ``y_pred`` has one output per sample
+    and ``y_true`` lacks that axis, as Keras does: labels ``(n,)`` against predictions ``(n, 1)``.
+    Otherwise ``y_pred - y_true`` would broadcast to an ``(n, n)`` table and give a wrong mean."""
+    if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
+        return backend.namespace().reshape(y_true, (*y_true.shape, 1))
+    return y_true
+
+
 def _size(array):
     """The number of elements, as a float (the ``n k`` the mean divides by)."""
     count = 1
@@ -212,27 +221,27 @@ def get(identifier):
 
 def categorical_crossentropy(y_true, y_pred):
     """Mean categorical cross-entropy (see :class:`CategoricalCrossentropy`)."""
-    return CategoricalCrossentropy().value(y_true, y_pred)
+    return CategoricalCrossentropy()(y_true, y_pred)
 
 
 def sparse_categorical_crossentropy(y_true, y_pred):
     """Mean sparse categorical cross-entropy (see :class:`SparseCategoricalCrossentropy`)."""
-    return SparseCategoricalCrossentropy().value(y_true, y_pred)
+    return SparseCategoricalCrossentropy()(y_true, y_pred)
 
 
 def binary_crossentropy(y_true, y_pred):
     """Mean binary cross-entropy (see :class:`BinaryCrossentropy`)."""
-    return BinaryCrossentropy().value(y_true, y_pred)
+    return BinaryCrossentropy()(y_true, y_pred)
 
 
 def mean_squared_error(y_true, y_pred):
     """Mean squared error (see :class:`MeanSquaredError`)."""
-    return MeanSquaredError().value(y_true, y_pred)
+    return MeanSquaredError()(y_true, y_pred)
 
 
 def mean_absolute_error(y_true, y_pred):
     """Mean absolute error (see :class:`MeanAbsoluteError`)."""
-    return MeanAbsoluteError().value(y_true, y_pred)
+    return MeanAbsoluteError()(y_true, y_pred)
 
 
 mse = mean_squared_error

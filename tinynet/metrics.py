@@ -11,6 +11,7 @@ the shapes (:func:`_accuracy_from_shapes`), as Keras does.
 """
 
 from tinynet import backend
+from tinynet.losses import match_rank
 from tinynet.utils.lookup import lookup
 
 
@@ -43,7 +44,7 @@ def sparse_categorical_accuracy(y_true, y_pred):
 def binary_accuracy(y_true, y_pred, threshold=0.5):
     """Share of outputs where ``(y_pred > threshold) == y_true``."""
     xp = backend.namespace()
-    hits = xp.astype(y_pred > threshold, y_pred.dtype) == y_true
+    hits = xp.astype(y_pred > threshold, y_pred.dtype) == match_rank(y_true, y_pred)
     return xp.mean(xp.astype(hits, y_pred.dtype))
 
 
@@ -60,14 +61,14 @@ def _accuracy_from_shapes(y_true, y_pred):
 
 def mean_squared_error(y_true, y_pred):
     """Mean of ``(y_pred - y_true)^2``."""
-    diff = y_pred - y_true
+    diff = y_pred - match_rank(y_true, y_pred)
     return backend.namespace().mean(diff * diff)
 
 
 def mean_absolute_error(y_true, y_pred):
     """Mean of ``|y_pred - y_true|``."""
     xp = backend.namespace()
-    return xp.mean(xp.abs(y_pred - y_true))
+    return xp.mean(xp.abs(y_pred - match_rank(y_true, y_pred)))
 
 
 _METRICS = {
