@@ -307,6 +307,7 @@ OTHER_CASES = [
     Case("to_categorical-fractional", lambda d: to_categorical([0, 1.5, 2], 3), ValueError,
          ("whole-number class labels", "1.5")),
     Case("to_categorical-nan", lambda d: to_categorical([0.0, np.nan], 3), ValueError, ("whole-number",)),
+    Case("to_categorical-infinite", lambda d: to_categorical([1.0, np.inf], 3), ValueError, ("whole-number", "[inf]")),
     Case("to_categorical-label-too-large", lambda d: to_categorical([0, 3], 3), ValueError,
          ("label 3", "num_classes=3", "0 to 2")),
     Case("to_categorical-text", lambda d: to_categorical(["cat", "dog"]), TypeError,

@@ -128,6 +128,16 @@ def test_confusion_matrix_takes_one_hot_and_probability_rows_and_names_classes()
     assert "(3/4)" in ax.get_title()
 
 
+def test_confusion_matrix_takes_a_sigmoid_output_column():
+    # A binary model's predict gives one probability per sample: class 1 above 0.5, as Keras's
+    # binary accuracy counts (a column of whole numbers stays class indices).
+    probabilities = np.array([[0.9], [0.2], [0.3], [0.8]], np.float32)
+    fig = plot_confusion_matrix([1, 0, 1, 1], probabilities)
+    np.testing.assert_array_equal(fig.axes[0].images[0].get_array(), [[1, 0], [1, 2]])
+    fig = plot_confusion_matrix([2, 0], np.array([[2.0], [0.0]]))
+    np.testing.assert_array_equal(fig.axes[0].images[0].get_array(), [[1, 0, 0], [0, 0, 0], [0, 0, 1]])
+
+
 def test_confusion_matrix_keeps_classes_that_never_occur_in_one_hot_rows():
     # Ten one-hot columns mean ten classes, even if only classes 0 and 1 appear.
     fig = plot_confusion_matrix(one_hot([0, 1], 10), [0, 1])

@@ -45,11 +45,15 @@ def _class_indices(labels, name):
     """Class indices and the number of columns (0 for indices) from indices or one-hot rows.
 
     Indices have shape (n,) or (n, 1); one-hot or probability rows have shape (n, classes)
-    and become ``argmax`` over each row.
+    and become ``argmax`` over each row. A column (n, 1) of floats between 0 and 1 is one
+    probability per sample, a sigmoid's output: class 1 where it is above 0.5, as binary accuracy
+    counts, else class 0.
     """
     labels = _to_numpy(labels, name)
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
+        if labels.dtype.kind == "f" and labels.size and labels.min() >= 0 and labels.max() <= 1:
+            return (labels > 0.5).astype(int), 0
     if labels.ndim == 2:
         if labels.shape[1] == 0:
             raise ValueError(f"{name} has rows with no classes: shape {labels.shape}")
@@ -163,7 +167,8 @@ def plot_confusion_matrix(y_true, y_pred, labels=None):
     """Draw the confusion matrix: row = true class, column = predicted class, count in each cell.
 
     ``y_true`` and ``y_pred`` are class indices or one-hot / probability rows (taken as the
-    argmax of each row), so ``model.predict(x_test)`` can be passed as it is. ``labels``
+    argmax of each row), or one sigmoid probability per sample (class 1 above 0.5), so
+    ``model.predict(x_test)`` can be passed as it is. ``labels``
     names the classes 0, 1, ... on the axes (default: the class numbers). The title gives
     the accuracy, the diagonal (right answers) over all examples. The counts come from
     ``sklearn.metrics.confusion_matrix``.

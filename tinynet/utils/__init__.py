@@ -18,10 +18,11 @@ def to_categorical(y, num_classes=None, dtype="float32"):
     if labels.dtype.kind not in "iuf" or labels.dtype == np.bool_:
         raise TypeError(f"to_categorical expects integer class labels; got an array of dtype {labels.dtype}.")
     if labels.dtype.kind == "f":
-        if not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)):
+        bad = ~np.isfinite(labels) | (labels != np.round(labels))
+        if np.any(bad):
             raise ValueError(
                 "to_categorical expects whole-number class labels such as 0, 1, 2; "
-                f"got fractional or non-finite values such as {labels[labels != np.round(labels)][:1]}."
+                f"got fractional or non-finite values such as {labels[bad][:1]}."
             )
     labels = labels.astype(np.int64)
     if labels.ndim > 1 and labels.shape[-1] == 1:
