@@ -63,7 +63,7 @@ class Sigmoid(ActivationFunction):
 
     def backward(self, grad_output):
         # f'(z) = f(z) * (1 - f(z)): the derivative needs only the output we kept. The products
-        # go in place into the one new array (1 - a): each new array costs as much as the product.
+        # go in place into the one new array (1 - a) rather than making two more.
         a = self.output
         grad_z = 1.0 - a
         grad_z *= a

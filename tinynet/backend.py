@@ -21,7 +21,10 @@ Choose one with ``set_backend("cupy")``, for a block with ``with use_backend("cu
 a whole program with the environment variable ``TINYNET_BACKEND=cupy``.
 
 Arrays cross between the host (NumPy) and the backend only through :func:`asarray` (host to device)
-and :func:`to_numpy` (device to host): the training loop calls them once per ``fit``, not per step.
+and :func:`to_numpy` (device to host), never once per step: ``fit`` moves the data to the device
+once, a shuffled order once per epoch, and copies the batches' pending losses and metrics back only
+when it reads them (a progress-bar redraw, the end of an epoch, or after every batch when a callback
+asks for batch values).
 
 Like Keras's backend this module also holds the default float type (:func:`floatx`) and the fuzz
 factor :func:`epsilon`.
@@ -233,11 +236,6 @@ def set_floatx(value):
     _state["floatx"] = value
 
 
-def float_dtype():
-    """The active namespace's dtype object for :func:`floatx`."""
-    return getattr(namespace(), floatx())
-
-
 def epsilon():
     """The fuzz factor Keras uses to keep logarithms and divisions finite: 1e-7."""
     return 1e-7
@@ -259,11 +257,10 @@ def asarray(values, dtype=None):
     return xp.asarray(values, dtype=dtype, device=_state["device"])
 
 
-def full(shape, fill_value, dtype=None):
+def full(shape, fill_value, dtype):
     """A new array of ``shape`` holding ``fill_value`` on the active device; ``dtype`` is a dtype
-    of the active namespace, such as ``x.dtype`` (default: floatx)."""
-    xp = namespace()
-    return xp.full(shape, fill_value, dtype=dtype or float_dtype(), device=_state["device"])
+    of the active namespace, such as ``x.dtype``."""
+    return namespace().full(shape, fill_value, dtype=dtype, device=_state["device"])
 
 
 def ones_vector(length, dtype):

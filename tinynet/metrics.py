@@ -1,7 +1,7 @@
 """Metrics: numbers reported during training that are not optimised, such as accuracy.
 
 A metric is a function ``metric(y_true, y_pred)`` returning the batch mean as a 0-d array of the
-active backend; ``fit`` averages it over the epoch, weighting each batch by its size.
+active backend (on NumPy, a NumPy scalar such as ``numpy.float32``); ``fit`` averages it over the epoch, weighting each batch by its size.
 
 ``"accuracy"`` (or ``"acc"``) means different things for different losses, and Keras picks for
 you: the share of rows whose largest prediction is at the one-hot label (categorical), at the
@@ -18,9 +18,9 @@ from tinynet.utils.lookup import lookup
 def _share(hits, dtype):
     """The share of True in the 1-D array ``hits``: how many there are, divided by ``n``.
 
-    ``count_nonzero`` is several times faster than summing the hits as numbers; it gives a Python
-    int on NumPy and a 0-d array on the other backends, which ``asarray`` turns alike into a 0-d
-    float array (on the array's own device).
+    ``count_nonzero`` is several times faster than summing the hits as numbers; it gives a NumPy
+    integer on NumPy and a 0-d array on the other backends, which ``asarray`` turns alike into a
+    0-d float array (on the array's own device).
     """
     xp = backend.namespace()
     return xp.asarray(xp.count_nonzero(hits), dtype=dtype) / hits.shape[0]

@@ -555,7 +555,8 @@ class _RunningMeans:
     """Sample-weighted running means of the batch values, kept on the device until read.
 
     Reading them (``means``) copies all pending batch values to the host at once, so a GPU is not
-    stopped to sync after every batch; ``fit`` reads them only when the progress bar redraws.
+    stopped to sync after every batch; ``fit`` reads them when the progress bar redraws, at the end
+    of an epoch, and after every batch only when a callback asks for the batch's values.
     """
 
     def __init__(self, names):

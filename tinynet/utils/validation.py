@@ -37,8 +37,8 @@ def as_array(name, values):
 
 def check_finite(name, values):
     """No NaN or infinity in ``values``, and no number too large for the float type the model
-    computes in (a float64 1e300 would become inf in float32). One pass over the data, on the
-    device where it lives."""
+    computes in (a float64 1e300 would become inf in float32). On the device where the data lives;
+    one pass over it, and one more for the range of floats wider than the model's."""
     if isinstance(values, np.ndarray):
         if values.dtype.kind == "f":
             # Each sample times a vector of zeros: 0 for a sample of finite numbers, NaN for one
