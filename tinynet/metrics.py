@@ -1,7 +1,8 @@
 """Metrics: numbers reported during training that are not optimised, such as accuracy.
 
 A metric is a function ``metric(y_true, y_pred)`` returning the batch mean as a 0-d array of the
-active backend (on NumPy, a NumPy scalar such as ``numpy.float32``); ``fit`` averages it over the epoch, weighting each batch by its size.
+active backend (on NumPy, a NumPy scalar such as ``numpy.float32``); ``fit`` averages it over the
+epoch, weighting each batch by its size.
 
 ``"accuracy"`` (or ``"acc"``) means different things for different losses, and Keras picks for
 you: the share of rows whose largest prediction is at the one-hot label (categorical), at the

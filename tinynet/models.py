@@ -394,8 +394,8 @@ class Sequential:
     def evaluate(self, x=None, y=None, batch_size=None, verbose=1):
         """The loss (and metrics) on ``(x, y)``: a float, or a list ``[loss, metric, ...]``.
 
-        ``batch_size`` only bounds memory (by default, chunks sized by ``INFERENCE_CHUNK_BYTES``); the
-        result is the mean over all samples whatever it is.
+        ``batch_size`` only bounds memory (by default, chunks sized by ``INFERENCE_CHUNK_BYTES``);
+        the result is the mean over all samples whatever it is.
         """
         self._check_compiled("evaluate")
         batch_size = validation.check_count("batch_size", self._inference_batch_size(batch_size), 1)
