@@ -41,7 +41,7 @@ TARGETS = {"epoch": 1.2, "predict": 1.5, "scaling": 1.1, "cnn": 1.0}
 SCALING_RIVAL, BLAS_MIN_WIDTH, CNN_RIVAL = "torch", 512, "keras-tf"
 
 MLP = {"hidden": 10, "batch_size": 100, "epochs": 5, "lr": 0.01, "predict_repeats": 5}
-SCALING = {"widths": (10, 128, 512, 2048), "batch_sizes": (32, 100, 1000), "epochs": 2, "reps": 1,
+SCALING = {"widths": (10, 128, 512, 2048), "batch_sizes": (32, 100, 1000), "epochs": 2, "reps": 3,
            "lr": 0.01, "predict_repeats": 1}
 CNN = {"batch_size": 100, "epochs": 2, "lr": 0.01, "train_limit": 10_000, "predict_repeats": 1, "reps": 1}
 QUICK = {"reps": 1, "mlp_epochs": 2, "widths": (10, 512), "batch_sizes": (100,), "cnn_train_limit": 1000}
@@ -256,17 +256,20 @@ def run_mlp(runner, peers, reps, epochs):
     return {peer: aggregate(results) for peer, results in per_peer.items()}
 
 
-def run_scaling(runner, peers, widths, batch_sizes):
+def run_scaling(runner, peers, widths, batch_sizes, reps):
+    """Each cell's median warm epoch per peer over ``reps`` runs (seeds 0, 1, ...), peers in turns."""
     cells = []
     for width in widths:
         for batch_size in batch_sizes:
-            cell = {"hidden": width, "batch_size": batch_size}
-            for peer in peers:
-                job = {**SCALING, "hidden": width, "batch_size": batch_size, "seed": 0}
-                job = {k: v for k, v in job.items() if k not in ("widths", "batch_sizes", "reps")}
-                result = runner.run(peer, "mlp", job, f"scaling {peer} width {width} batch {batch_size}")
-                cell[peer] = aggregate([result])
-            cells.append(cell)
+            per_peer = {p: [] for p in peers}
+            for rep in range(reps):
+                for peer in peers:
+                    job = {**SCALING, "hidden": width, "batch_size": batch_size, "seed": rep}
+                    job = {k: v for k, v in job.items() if k not in ("widths", "batch_sizes", "reps")}
+                    per_peer[peer].append(runner.run(
+                        peer, "mlp", job, f"scaling {peer} width {width} batch {batch_size} seed {rep}"))
+            cells.append({"hidden": width, "batch_size": batch_size,
+                          **{peer: aggregate(results) for peer, results in per_peer.items()}})
     return cells
 
 
@@ -291,7 +294,7 @@ def main(argv=None):
                 "quick": args.quick, "device": args.device}
     if args.quick:
         settings["mlp"]["epochs"] = QUICK["mlp_epochs"]
-        settings["scaling"].update(widths=QUICK["widths"], batch_sizes=QUICK["batch_sizes"])
+        settings["scaling"].update(widths=QUICK["widths"], batch_sizes=QUICK["batch_sizes"], reps=QUICK["reps"])
         settings["cnn"]["train_limit"] = QUICK["cnn_train_limit"]
     out = {"machine": machine(gpu_listing), "settings": settings, "targets": None}
     load = out["machine"]["load_average_at_start"][0]
@@ -307,8 +310,8 @@ def main(argv=None):
         out["mlp"] = rows
     if "scaling" in args.sections:
         print("scaling section", file=sys.stderr)
-        out["scaling"] = run_scaling(runner, pick(sections["scaling"], args.only),
-                                     settings["scaling"]["widths"], settings["scaling"]["batch_sizes"])
+        out["scaling"] = run_scaling(runner, pick(sections["scaling"], args.only), settings["scaling"]["widths"],
+                                     settings["scaling"]["batch_sizes"], settings["scaling"]["reps"])
     if "cnn" in args.sections:
         print("cnn section", file=sys.stderr)
         out["cnn"] = run_cnn(runner, pick(sections["cnn"], args.only), settings["cnn"]["reps"],

@@ -137,7 +137,8 @@ def scaling_section(out, reference, yardsticks):
     peers = [key for key in cells[0] if key not in ("hidden", "batch_size")]
     versus = [p for p in yardsticks if p in peers] + [p for p in peers if p != reference and p not in yardsticks]
     lines = [
-        f"## Scaling: seconds per epoch (epoch {s['epochs']} of {s['epochs']}, one seed)", "",
+        f"## Scaling: seconds per epoch (epoch {s['epochs']} of {s['epochs']}, "
+        + (f"median of {s['reps']} runs, seeds 0-{s['reps'] - 1})" if s["reps"] > 1 else "one run, seed 0)"), "",
         "| hidden | batch | " + " | ".join(peers) + " | " + " | ".join(f"{reference} ÷ {p}" for p in versus) + " |",
         "| ---: | ---: | " + " | ".join("---:" for _ in peers + versus) + " |",
     ]
