@@ -190,20 +190,29 @@ def accuracy_case(loss):
     return model, x, y, expected
 
 
-@pytest.mark.parametrize(
-    "loss, chosen",
-    [
-        ("categorical_crossentropy", metrics.categorical_accuracy),
-        ("sparse_categorical_crossentropy", metrics.sparse_categorical_accuracy),
-        ("binary_crossentropy", metrics.binary_accuracy),
-    ],
-)
-def test_accuracy_is_chosen_from_the_loss(array_backend, loss, chosen):
+@pytest.mark.parametrize("loss", ["categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy"])
+def test_accuracy_fits_each_cross_entropys_targets(array_backend, loss):
     model, x, y, expected = accuracy_case(loss)
-    assert model.metrics == [("accuracy", chosen)]
     _, accuracy = model.evaluate(x, y, verbose=0)
     assert accuracy == pytest.approx(expected, abs=1e-6)
     assert 0 < expected < 1  # so that a wrong choice of accuracy would show
+
+
+def test_accuracy_of_multi_label_binary_cross_entropy_is_categorical_as_in_keras_3():
+    """Keras 3 chooses the accuracy from the shapes alone: several outputs per sample and targets
+    of the same shape mean categorical accuracy, even under binary cross-entropy."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(40, 5)).astype(np.float32)
+    y = (rng.random((40, 3)) < 0.5).astype(np.float32)
+    set_random_seed(1)
+    model = Sequential([Dense(3, activation="sigmoid", input_shape=(5,))])
+    model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy", "binary_accuracy"])
+    p = model.predict(x)
+    categorical = np.mean(p.argmax(axis=1) == y.argmax(axis=1))
+    binary = np.mean((p > 0.5) == (y == 1))
+    assert abs(categorical - binary) > 0.05  # the two choices tell apart here
+    _, accuracy, binary_accuracy = model.evaluate(x, y, verbose=0)
+    assert accuracy == pytest.approx(categorical) and binary_accuracy == pytest.approx(binary)
 
 
 def test_accuracy_with_a_regression_loss_follows_the_shapes():

@@ -3,8 +3,10 @@
 Every loss averages a per-sample loss over the batch of ``n`` samples, as Keras does, and gives
 its gradient with respect to the predictions ``p`` (``gradient``), which is where backpropagation
 starts. Losses that end a network whose last activation undoes their logarithm also give the
-gradient with respect to that layer's weighted sum ``z`` (``gradient_wrt_logits``): it is simpler,
-faster and exact (derived in each class).
+gradient with respect to that layer's weighted sum ``z`` (``gradient_wrt_logits``): it is simpler
+and faster (derived in each class). It is the exact gradient of the loss without its clip: where a
+probability falls below the clip's ``1e-7``, the clipped loss is flat and would give no gradient,
+while this one still pulls the logit back, as Keras on TensorFlow does, computing it from the logits.
 """
 
 from tinynet import backend
@@ -216,7 +218,8 @@ def get(identifier):
     return lookup("loss", identifier, _LOSSES)()
 
 
-# Keras's function forms: per-batch mean loss of arrays of the active backend.
+# The function forms, named as Keras names its own: each returns the batch mean (as a 0-d array of
+# the active backend), where Keras's return one loss per sample.
 
 
 def categorical_crossentropy(y_true, y_pred):

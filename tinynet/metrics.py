@@ -4,11 +4,11 @@ A metric is a function ``metric(y_true, y_pred)`` returning the batch mean as a 
 active backend (on NumPy, a NumPy scalar such as ``numpy.float32``); ``fit`` averages it over the
 epoch, weighting each batch by its size.
 
-``"accuracy"`` (or ``"acc"``) means different things for different losses, and Keras picks for
+``"accuracy"`` (or ``"acc"``) means different things for different targets, and Keras picks for
 you: the share of rows whose largest prediction is at the one-hot label (categorical), at the
-integer label (sparse), or whose prediction rounds to the 0/1 target (binary). :func:`get` makes
-the choice from the compiled loss; for other losses (``mse`` ...) it is made from
-the shapes (:func:`_accuracy_from_shapes`), as Keras does.
+integer label (sparse), or whose prediction rounds to the 0/1 target (binary). As in Keras 3, the
+choice is made from the shapes of the targets and predictions, whatever the loss
+(:func:`_accuracy_from_shapes`).
 """
 
 from tinynet import backend
@@ -52,7 +52,8 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
 def _accuracy_from_shapes(y_true, y_pred):
     """Keras's choice of accuracy from the shapes: binary for one output per sample, sparse for
     integer labels (fewer axes than ``y_pred``, or one column against several outputs),
-    categorical otherwise."""
+    categorical otherwise. So binary cross-entropy over several outputs per sample (multi-label
+    targets) gets categorical accuracy, as in Keras 3; ask for ``"binary_accuracy"`` there."""
     if y_pred.shape[-1] == 1:
         return binary_accuracy(y_true, y_pred)
     if y_true.ndim < y_pred.ndim or y_true.shape[-1] == 1:
@@ -80,28 +81,17 @@ _METRICS = {
     "mse": mean_squared_error,
     "mean_absolute_error": mean_absolute_error,
     "mae": mean_absolute_error,
-    "accuracy": None,  # chosen from the loss, below
-    "acc": None,
-}
-
-_ACCURACY_FOR_LOSS = {
-    "categorical_crossentropy": categorical_accuracy,
-    "sparse_categorical_crossentropy": sparse_categorical_accuracy,
-    "binary_crossentropy": binary_accuracy,
+    "accuracy": _accuracy_from_shapes,
+    "acc": _accuracy_from_shapes,
 }
 
 
-def get(identifier, loss=None):
-    """The metric function for ``identifier`` (a name or a function), given the compiled ``loss``.
+def get(identifier):
+    """The metric function for ``identifier`` (a name or a function).
 
     Returns ``(name, function)``; the name is the key ``History`` and the progress bar use, the one
     the user wrote (``"accuracy"`` stays ``"accuracy"``, ``"acc"`` stays ``"acc"``).
     """
     if callable(identifier):
         return identifier.__name__, identifier
-    function = lookup("metric", identifier, _METRICS)
-    if function is None:
-        # The cross-entropies say which accuracy they need; any other loss leaves it to the shapes
-        # (a single sigmoid output trained with mse gets binary accuracy, not a constant 1.0).
-        function = _ACCURACY_FOR_LOSS.get(getattr(loss, "name", None), _accuracy_from_shapes)
-    return identifier, function
+    return identifier, lookup("metric", identifier, _METRICS)

@@ -170,7 +170,7 @@ class Sequential:
         # Look everything up before changing anything: a misspelt metric keeps the old optimizer.
         loss = losses.get(loss)
         optimizer = optimizers.get(optimizer)
-        metrics = [metrics_module.get(m, loss) for m in (metrics or [])]
+        metrics = [metrics_module.get(m) for m in (metrics or [])]
         self.loss, self.optimizer, self.metrics = loss, optimizer, metrics
         self.stop_training = False
 
