@@ -1,6 +1,6 @@
 """The matrix products alone: NumPy's BLAS against PyTorch's on the wide cells of the scaling grid.
 
-    python benchmarks/products.py [--rounds 5]
+    python benchmarks/products.py [--rounds 5] [--out benchmarks/results/products.md]
 
 At hidden width 512 and up, two products make most of a training step of the 784-H-10 MLP: the
 forward ``x W1`` (batch x 784 times 784 x H) and the backward ``dL/dW1 = x^T g`` (784 x batch
@@ -8,9 +8,10 @@ times batch x H); the other products are 10 units wide. This times those two, pe
 grid, once as tinynet's Dense layer computes them on NumPy (its column-major kernel, ``x W`` and
 ``(g^T x)^T``) and once as PyTorch's ``nn.Linear`` does (``x W^T`` and ``g^T x`` with a row-major
 ``(H, 784)`` weight), each library in a process of its own, the two taking turns for ``--rounds``
-rounds. The table gives the seconds those products take over an epoch (60,000 images) and the
-median ratio, the bound NumPy's BLAS sets for tinynet against PyTorch in the scaling section. The
-arrays are random: a product's time does not depend on the numbers in it.
+rounds. The table (printed, and written to ``--out``) gives the seconds those products take over
+an epoch (60,000 images) and their ratio: how far behind PyTorch NumPy's BLAS puts tinynet in the
+scaling section before any of its own work. The arrays are random: a product's time does not
+depend on the numbers in it.
 """
 import argparse
 import json
@@ -97,6 +98,8 @@ def table(runs):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5, help="rounds, each library once per round (default 5)")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "products.md",
+                        help="markdown file for the table (default benchmarks/results/products.md)")
     parser.add_argument("--worker", choices=LIBRARIES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -114,11 +117,16 @@ def main():
     facts = machine()
     versions = ", ".join(f"{lib} {runs[lib][0]['version']}" for lib in LIBRARIES)
     lines, ratios = table(runs)
-    print(f"{facts['cpu']}, {facts['cores']} cores; Python {facts['python']}, {versions}; "
-          f"medians over {args.rounds} rounds\n")
-    print("\n".join(lines))
-    print(f"\nNumPy's products take {min(ratios):.2f}x-{max(ratios):.2f}x PyTorch's "
-          f"(median {statistics.median(ratios):.2f}x) over these cells.")
+    report = "\n".join([
+        "# The two largest matrix products of a step, NumPy against PyTorch", "",
+        f"{facts['cpu']}, {facts['cores']} cores; Python {facts['python']}, {versions}; "
+        f"run {facts['date']}; medians over {args.rounds} rounds", "", *lines, "",
+        f"NumPy's products take {min(ratios):.2f}x-{max(ratios):.2f}x PyTorch's "
+        f"(median {statistics.median(ratios):.2f}x) over these cells.", ""])
+    print(report)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(report)
+    print(f"wrote {args.out}", file=sys.stderr)
 
 
 if __name__ == "__main__":
