@@ -149,6 +149,14 @@ def test_contiguous_transpose_is_a_new_transposed_array(array_backend):
         assert transposed.flags.c_contiguous
 
 
+def test_stack_to_numpy_gives_the_values_as_one_host_vector(array_backend):
+    xp = backend.namespace()
+    values = [xp.asarray(1.5, dtype=xp.float32, device=backend.device()), xp.sum(backend.asarray([2.0, 0.25]))]
+    host = backend.stack_to_numpy(values)
+    assert isinstance(host, np.ndarray) and host.dtype == np.float32
+    np.testing.assert_array_equal(host, [1.5, 2.25])
+
+
 def test_float32_stays_float32(array_backend):
     x, y = data()
     model = small_model(dropout=True)

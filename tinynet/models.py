@@ -575,10 +575,9 @@ class _RunningMeans:
     def _fold(self):
         if not self.pending:
             return
-        xp = backend.namespace()
-        # One stack of every pending value, not one per batch: a fold covers hundreds of batches.
-        flat = xp.stack([value for values in self.pending for value in values])
-        host = backend.to_numpy(flat).reshape(len(self.pending), -1)
+        # One copy of every pending value, not one per batch: a fold covers hundreds of batches.
+        flat = [value for values in self.pending for value in values]
+        host = backend.stack_to_numpy(flat).reshape(len(self.pending), -1)
         sizes = np.asarray(self.sizes, dtype=np.float64)
         bad = np.flatnonzero(~np.isfinite(host[:, 0]))
         if bad.size and self.bad_batch is None:
