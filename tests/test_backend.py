@@ -157,6 +157,19 @@ def test_stack_to_numpy_gives_the_values_as_one_host_vector(array_backend):
     np.testing.assert_array_equal(host, [1.5, 2.25])
 
 
+@pytest.mark.parametrize("window, strides, size", [((3, 3), (1, 1), (4, 4)), ((2, 3), (2, 1), (3, 4)), ((1, 1), (2, 2), (3, 3))])
+def test_window_view_holds_every_window_without_copying(window, strides, size):
+    images = np.arange(2 * 6 * 6 * 3, dtype=np.float32).reshape(2, 6, 6, 3)
+    view = backend.window_view(images, window, strides, size)
+    assert view.shape == (2, *size, *window, 3) and np.shares_memory(view, images)
+    for y, x, i, j in np.ndindex(*size, *window):
+        np.testing.assert_array_equal(view[:, y, x, i, j, :], images[:, strides[0] * y + i, strides[1] * x + j, :])
+    with pytest.raises(ValueError, match="do not fit in 6x6 images"):
+        backend.window_view(images, window, strides, (size[0] + 6, size[1]))
+    with backend.use_backend("array_api_strict"):
+        assert backend.window_view(backend.asarray(images), window, strides, size) is None
+
+
 def test_float32_stays_float32(array_backend):
     x, y = data()
     model = small_model(dropout=True)

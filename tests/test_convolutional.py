@@ -9,7 +9,7 @@ import pytest
 from conftest import numerical_gradient
 from tinynet import backend
 from tinynet.layers import Dense, Flatten
-from tinynet.layers.convolutional import Conv2D
+from tinynet.layers.convolutional import Conv2D, pad_images, windows_from_slices
 from tinynet.layers.pooling import MaxPooling2D
 from tinynet.models import Sequential
 from tinynet.utils import set_random_seed
@@ -69,6 +69,19 @@ def test_forward_equals_direct_convolution(array_backend, kernel_size, strides, 
     layer.set_weights([kernel, bias])
     expected = direct_convolution(x, kernel, bias, layer.strides, padding)
     np.testing.assert_allclose(run_forward(layer, x), expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("kernel_size, strides, padding", CONFIGS)
+def test_windows_from_slices_equal_the_strided_view(kernel_size, strides, padding):
+    """im2col's two ways to the windows, the strided view (NumPy, CuPy) and slices (array_api_strict)."""
+    layer = Conv2D(4, kernel_size, strides=strides, padding=padding)
+    layer.build((None, 7, 6, 3))
+    xpad, _ = pad_images(np.random.default_rng(0).standard_normal((2, 7, 6, 3)), layer.kernel_size, layer.strides, padding)
+    size = layer.output_shape[1:3]
+    np.testing.assert_array_equal(
+        windows_from_slices(xpad, layer.kernel_size, layer.strides, size),
+        backend.window_view(xpad, layer.kernel_size, layer.strides, size),
+    )
 
 
 def test_same_padding_puts_the_odd_line_at_the_bottom_right(array_backend):

@@ -297,6 +297,41 @@ def contiguous_transpose(matrix):
     return namespace().asarray(namespace().permute_dims(matrix, (1, 0)), copy=True)
 
 
+def window_view(images, window, strides, output_size):
+    """Every ``kh x kw`` window of a channels-last batch ``(n, H, W, C)`` as one strided view of
+    shape ``(n, out_h, out_w, kh, kw, C)``: element ``[n, y, x, i, j, c]`` is
+    ``images[n, s_h*y + i, s_w*x + j, c]``. Nothing is copied, so it is for reading only (where
+    windows overlap, one number appears in several). None on array_api_strict.
+
+    An array's ``strides`` say how many bytes separate neighbours along each axis. A view may walk
+    the same memory with other strides: stepping to the next output row moves ``s_h`` image rows,
+    stepping to the next row inside the window moves one, so windows that overlap share their
+    numbers. NumPy and CuPy have such views; the Array API standard leaves memory layout out, so
+    array_api_strict has none and the caller builds the windows from slices instead.
+    """
+    name = _state["name"]
+    if name == "array_api_strict":
+        return None
+    if name == "numpy":
+        from numpy.lib.stride_tricks import as_strided
+    else:
+        from cupy.lib.stride_tricks import as_strided
+    (kh, kw), (s_h, s_w), (out_h, out_w) = window, strides, output_size
+    n, height, width, channels = images.shape
+    if (out_h - 1) * s_h + kh > height or (out_w - 1) * s_w + kw > width:
+        # A view walks wherever its strides lead: past the images, it would read stray memory.
+        raise ValueError(
+            f"{out_h}x{out_w} windows of {kh}x{kw} at strides {s_h}x{s_w} do not fit in "
+            f"{height}x{width} images."
+        )
+    step_n, step_y, step_x, step_c = images.strides
+    return as_strided(
+        images,
+        shape=(n, out_h, out_w, kh, kw, channels),
+        strides=(step_n, s_h * step_y, s_w * step_x, step_y, step_x, step_c),
+    )
+
+
 def to_numpy(array):
     """Bring a backend array back to the host as a NumPy array (the device-to-host transfer point)."""
     if isinstance(array, np.ndarray):
