@@ -112,15 +112,22 @@ class MaxPooling2D(Pooling2D):
     def backward(self, grad_output):
         xp = backend.namespace()
         grad_padded = xp.zeros_like(self.padded_inputs)
-        # Visit the offsets in order; the first one holding the maximum takes what is still
-        # pending, so later ties get 0. (Multiplying by a 0/1 mask is much faster than where,
-        # and updating the arrays in place halves the time: these are the network's largest.)
-        pending = xp.asarray(grad_output, copy=True)
+        # Visit the offsets in order; the first one holding its window's maximum claims the
+        # window's gradient, so later ties get 0. (Multiplying by a 0/1 mask is much faster than
+        # where: these are the network's largest arrays.)
+        unclaimed = backend.full(tuple(self.output.shape), True, xp.bool)
+        # Windows that do not overlap (strides >= pool size, the usual case) share no element, so
+        # each element receives from one offset at most and assigning is enough (20% faster here).
+        overlapping = any(s < p for s, p in zip(self.strides, self.pool_size))
         for offset, pick in zip(window_offsets(self.pool_size), self.picks(self.padded_inputs)):
-            sent = xp.astype(pick == self.output, grad_output.dtype)  # 1 where the max is, else 0
-            sent *= pending
-            grad_padded[self.shifted(offset)] += sent
-            pending -= sent
+            claims = (pick == self.output) & unclaimed
+            unclaimed &= ~claims
+            sent = xp.astype(claims, grad_output.dtype)  # 1 where this offset sends, else 0
+            sent *= grad_output
+            if overlapping:
+                grad_padded[self.shifted(offset)] += sent
+            else:
+                grad_padded[self.shifted(offset)] = sent
         return crop(grad_padded, self.padding_top_left, self.input_size)
 
 
