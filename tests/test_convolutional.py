@@ -84,6 +84,21 @@ def test_windows_from_slices_equal_the_strided_view(kernel_size, strides, paddin
     )
 
 
+def test_forward_reads_inputs_of_any_memory_layout():
+    """The strided view follows the input's own strides: Fortran order and reversed views give the
+    convolution of the numbers they show, not of the memory behind them."""
+    rng = np.random.default_rng(1)
+    layer = Conv2D(2, (3, 2), strides=(2, 1))
+    layer.build((None, 7, 6, 3))
+    kernel, bias = layer.get_weights()
+    x = rng.standard_normal((2, 7, 6, 3)).astype(np.float32)
+    columns_first = rng.standard_normal((2, 6, 7, 3)).astype(np.float32).transpose(0, 2, 1, 3)
+    for shown in (np.asfortranarray(x), x[:, ::-1, ::-1, :], columns_first):
+        assert not shown.flags.c_contiguous
+        expected = direct_convolution(shown, kernel, bias, layer.strides, "valid")
+        np.testing.assert_allclose(layer.forward(shown), expected, rtol=1e-5, atol=1e-5)
+
+
 def test_same_padding_puts_the_odd_line_at_the_bottom_right(array_backend):
     # A 2x2 kernel over a 3x3 image needs one line of padding per axis; TensorFlow adds it after.
     # So output (2, 2) sees only x[2, 2] (its window hangs over the bottom-right border) and
