@@ -247,6 +247,29 @@ def test_regression_metrics_and_history_keys_as_the_user_named_them(array_backen
     assert mae == pytest.approx(np.mean(np.abs(p - y)), rel=1e-5)
 
 
+def test_a_metric_function_may_return_one_value_per_sample_as_in_keras(array_backend):
+    """Keras averages what a metric function returns; tinynet does too, batch by batch, weighting
+    each batch by its size, so a per-sample accuracy reports exactly what "accuracy" reports."""
+    x, labels = classification_data()
+    y = to_categorical(labels, 3)
+
+    def hits(y_true, y_pred):  # one boolean per sample
+        xp = backend.namespace()
+        return xp.argmax(y_pred, axis=-1) == xp.argmax(y_true, axis=-1)
+
+    def hit_rate(y_true, y_pred):  # already the batch mean: passed through unchanged
+        return metrics.categorical_accuracy(y_true, y_pred)
+
+    model = softmax_model()
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy", hits, hit_rate])
+    assert model.metrics_names == ["loss", "accuracy", "hits", "hit_rate"]
+    history = model.fit(x, y, batch_size=7, epochs=2, verbose=0)  # a last batch smaller than the rest
+    assert history.history["hits"] == history.history["accuracy"] == history.history["hit_rate"]
+    _, accuracy, per_sample, mean = model.evaluate(x, y, batch_size=7, verbose=0)
+    assert per_sample == accuracy == mean
+    assert 0 < accuracy < 1
+
+
 def test_metric_mistakes_are_explained():
     model = softmax_model()
     with pytest.raises(TypeError, match=r"metrics must be a list, e.g. metrics=\['accuracy'\]"):

@@ -2,7 +2,9 @@
 
 A metric is a function ``metric(y_true, y_pred)`` returning the batch mean as a 0-d array of the
 active backend (on NumPy, a NumPy scalar such as ``numpy.float32``); ``fit`` averages it over the
-epoch, weighting each batch by its size.
+epoch, weighting each batch by its size. A function of your own may also return one value per
+sample, as Keras allows: their mean is the batch's value (:func:`get` wraps it, as Keras wraps a
+function in ``MeanMetricWrapper``).
 
 ``"accuracy"`` (or ``"acc"``) means different things for different targets, and Keras picks for
 you: the share of rows whose largest prediction is at the one-hot label (categorical), at the
@@ -93,5 +95,19 @@ def get(identifier):
     the user wrote (``"accuracy"`` stays ``"accuracy"``, ``"acc"`` stays ``"acc"``).
     """
     if callable(identifier):
-        return identifier.__name__, identifier
+        return identifier.__name__, _batch_mean_of(identifier)
     return identifier, lookup("metric", identifier, _METRICS)
+
+
+def _batch_mean_of(function):
+    """``function`` returning the batch's value: its own when it gives one number, the mean when
+    it gives one value per sample (or per output), as Keras's ``MeanMetricWrapper`` takes it."""
+
+    def batch_mean(y_true, y_pred):
+        value = function(y_true, y_pred)
+        if getattr(value, "ndim", 0) == 0:  # a 0-d array, a NumPy scalar or a Python number
+            return value
+        xp = backend.namespace()
+        return xp.mean(xp.astype(value, y_pred.dtype))  # astype: booleans (hits) count as 1 and 0
+
+    return batch_mean
