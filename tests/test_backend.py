@@ -138,8 +138,10 @@ def test_ones_vector_is_made_once_per_backend():
     assert backend.ones_vector(5, np.float32) is ones
 
 
-def test_contiguous_transpose_is_a_new_transposed_array(array_backend):
-    host = np.arange(12, dtype=np.float32).reshape(3, 4)
+@pytest.mark.parametrize("shape", [(3, 4), (1, 4), (3, 1)])
+def test_contiguous_transpose_is_a_new_transposed_array(array_backend, shape):
+    # (1, 4) and (3, 1): the transpose of one row or one column is contiguous already.
+    host = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
     matrix = backend.asarray(host)
     transposed = backend.contiguous_transpose(matrix)
     transposed *= 2  # writing to the result must leave the input alone

@@ -179,6 +179,11 @@ LAST_LAYERS = {
     "softmax in Dense": lambda: [Dense(3, activation="softmax")],
     "Dense, then Activation('softmax')": lambda: [Dense(3), Activation("softmax")],
     "Dense, then Activation('sigmoid')": lambda: [Dense(1), Activation("sigmoid")],
+    # relu's backward reads the output it kept, which the softmax after it must not overwrite
+    "Dense(relu), then Activation('softmax')": lambda: [
+        Dense(3, activation="relu", bias_initializer="ones"),
+        Activation("softmax"),
+    ],
 }
 
 
@@ -189,10 +194,13 @@ LAST_LAYERS = {
         ("mean_squared_error", "softmax in Dense"),
         ("categorical_crossentropy", "Dense, then Activation('softmax')"),
         ("binary_crossentropy", "Dense, then Activation('sigmoid')"),
+        ("categorical_crossentropy", "Dense(relu), then Activation('softmax')"),
     ],
 )
-def test_whole_model_gradients(float64_backend, loss_name, last):
-    """Every parameter of a 4-5-3-k network against the numerical derivative of the batch loss."""
+@pytest.mark.parametrize("batch", [7, 1])
+def test_whole_model_gradients(float64_backend, loss_name, last, batch):
+    """Every parameter of a 4-5-3-k network against the numerical derivative of the batch loss
+    (a batch of one too: a single row takes other paths through NumPy's memory layouts)."""
     model = Sequential(
         [
             Dense(5, activation="tanh", input_shape=(4,), bias_initializer="random_normal"),
@@ -201,8 +209,8 @@ def test_whole_model_gradients(float64_backend, loss_name, last):
         ]
     )
     model.compile(loss=loss_name, optimizer="sgd")
-    x = rng.normal(size=(7, 4))
-    y = _targets(loss_name, (7, model.output_shape[-1]))
+    x = rng.normal(size=(batch, 4))
+    y = _targets(loss_name, (batch, model.output_shape[-1]))
     x_dev, y_dev = backend.asarray(x), backend.asarray(y)
     weights = model.get_weights()
 
