@@ -14,7 +14,7 @@ import pytest
 from tinynet import backend
 from tinynet.callbacks import Callback
 from tinynet.datasets import mnist
-from tinynet.layers import Dense, Dropout, Flatten
+from tinynet.layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D
 from tinynet.models import Sequential
 from tinynet.utils import to_categorical, validation
 
@@ -281,6 +281,59 @@ def test_an_unbuilt_model_is_not_built_from_data_holding_nan(data):
     assert not model.built
     model.fit(data.x, data.y, verbose=0)  # the corrected data still decides the input shape
     assert model.input_shape == (None, 4)
+
+
+def test_an_unbuilt_model_is_not_built_from_a_call_with_bad_targets(data):
+    model = Sequential([Dense(3, activation="softmax")])
+    model.compile(loss=LOSS)
+    with pytest.raises(ValueError, match="same number of samples"):
+        model.fit(data.x[:, :2], data.y[:5], verbose=0)
+    with pytest.raises(ValueError, match=r"expects input of shape \(n, 2\)"):
+        model.fit(data.x[:, :2], data.y, validation_data=(data.x, data.y), verbose=0)
+    assert not model.built
+    model.fit(data.x, data.y, verbose=0)
+    assert model.input_shape == (None, 4)
+
+
+def test_a_model_too_deep_for_small_images_stays_unbuilt():
+    model = Sequential([Conv2D(2, 3), MaxPooling2D(2), Conv2D(2, 3), Flatten(), Dense(2, activation="softmax")])
+    with pytest.raises(ValueError, match="3x3 window does not fit in the 1x1 input"):
+        model.build((None, 5, 5, 1))
+    assert not any(layer.built for layer in model.layers)
+    model.build((None, 28, 28, 1))
+    assert model.output_shape == (None, 2)
+
+
+def test_a_layer_that_cannot_take_the_shape_is_not_added():
+    model = Sequential([Conv2D(2, 3, input_shape=(8, 8, 1))])
+    dense = Dense(3)
+    with pytest.raises(ValueError, match="expects 2-D input"):
+        model.add(dense)
+    assert model.layers == [model.layers[0]] and not dense.built
+    model.add(Flatten())
+    model.add(dense)
+    assert model.output_shape == (None, 3)
+
+
+def test_evaluate_builds_a_compiled_model_that_is_not_built_yet(data):
+    model = Sequential([Dense(3, activation="softmax")])
+    model.compile(loss=LOSS, metrics=["accuracy"])
+    loss, accuracy = model.evaluate(data.x, data.y, verbose=0)
+    assert model.input_shape == (None, 4) and np.isfinite(loss) and 0 <= accuracy <= 1
+
+
+def test_an_optimizer_of_another_model_is_refused_before_fit_changes_anything(data):
+    first = trained_model(data)
+    second = Sequential([Dense(8, activation="relu", input_shape=(4,)), Dense(3, activation="softmax")])
+    second.compile(optimizer=first.optimizer, loss=LOSS)
+    second_weights = second.get_weights()
+    before = state(first)
+    with pytest.raises(ValueError, match="already trains another model's weights"):
+        second.fit(data.x, data.y, epochs=1, verbose=0)
+    assert second.history is None
+    assert_same_state(before, state(first))
+    for got, expected in zip(second.get_weights(), second_weights):
+        np.testing.assert_array_equal(got, expected)
 
 
 # Mistakes made without a model, or while building one: nothing to change, a clear message.

@@ -37,6 +37,7 @@ class Recorder(Callback):
     def __init__(self, values=None, name="score"):
         super().__init__()
         self.values, self.name = values, name
+        self.logs_added = () if values is None else (name,)
         self.weights = []
 
     def on_epoch_end(self, epoch, logs=None):
@@ -199,9 +200,13 @@ def test_early_stopping_says_what_it_did(capsys):
     assert "Restoring model weights from the end of the best epoch: 2." in out
 
 
-def test_early_stopping_on_a_quantity_fit_does_not_log_explains():
-    with pytest.raises(ValueError, match="monitors 'val_loss', which fit did not log.*validation_split"):
-        linear_model().fit(X, Y, epochs=2, verbose=0, callbacks=[EarlyStopping()])
+def test_early_stopping_on_a_quantity_fit_does_not_log_explains_before_training():
+    model = linear_model()
+    weights = model.get_weights()
+    with pytest.raises(ValueError, match="monitors 'val_loss', which fit will not log.*validation_split"):
+        model.fit(X, Y, epochs=2, verbose=0, callbacks=[EarlyStopping()])
+    assert_weights_equal(model.get_weights(), weights)
+    assert model.optimizer.iterations == 0
 
 
 # --- LearningRateScheduler ---------------------------------------------------------------------
@@ -322,10 +327,13 @@ def test_model_checkpoint_writes_atomically(tmp_path, monkeypatch):
     assert_weights_equal(restored.get_weights(), recorder.weights[0])
 
 
-def test_model_checkpoint_names_a_field_fit_does_not_log(tmp_path):
+def test_model_checkpoint_names_a_field_fit_does_not_log_before_training(tmp_path):
     checkpoint = ModelCheckpoint(str(tmp_path / "w-{val_loss:.2f}.npz"))
-    with pytest.raises(KeyError, match="cannot fill 'val_loss'.*available are epoch, loss"):
-        linear_model().fit(X, Y, epochs=1, verbose=0, callbacks=[checkpoint])
+    model = linear_model()
+    with pytest.raises(ValueError, match="cannot fill 'val_loss'.*available are epoch, loss"):
+        model.fit(X, Y, epochs=1, verbose=0, callbacks=[checkpoint])
+    assert model.optimizer.iterations == 0
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_model_checkpoint_verbose(tmp_path, capsys):

@@ -267,6 +267,31 @@ def test_a_frozen_layer_keeps_its_weights_while_the_others_learn(array_backend):
     assert not np.array_equal(model.get_weights()[0], after[0])
 
 
+def test_a_layer_shared_by_two_models_is_one_set_of_weights():
+    """Adding a layer to a second model shares it, as in Keras: the same weights, trained by
+    either model; first in one model, it still passes dL/dx on in the other."""
+    x, y = small_data(samples=32, features=5, classes=2)
+    shared = Dense(4, activation="relu", input_shape=(3,))
+    first = Sequential([shared, Dense(2, activation="softmax")])
+    second = Sequential([Dense(3, input_shape=(5,)), shared, Dense(2, activation="softmax")])
+    assert len(shared.params) == 2 and first.count_params() == (3 * 4 + 4) + (4 * 2 + 2)
+    second.compile(loss="categorical_crossentropy", optimizer=SGD(learning_rate=0.5))
+    before = second.get_weights()
+    second.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    after = second.get_weights()
+    assert not np.array_equal(after[0], before[0])  # the gradient reached the layer below the shared one
+    np.testing.assert_array_equal(first.get_weights()[0], after[2])
+    with pytest.raises(ValueError, match=r"was built for inputs of shape \(None, 3\); here it would get \(None, 6\)"):
+        Sequential([Dense(6, input_shape=(5,)), shared])
+
+
+def test_calling_a_built_layer_on_the_wrong_number_of_features_says_so():
+    dense = Dense(3)
+    assert dense(np.ones((2, 4), np.float32)).shape == (2, 3)
+    with pytest.raises(ValueError, match=r"built for inputs of shape \(None, 4\).*got a batch of shape \(2, 5\)"):
+        dense(np.ones((2, 5), np.float32))
+
+
 def test_input_dim_is_keras_2s_input_shape():
     model = Sequential([Dense(10, activation="sigmoid", input_dim=784), Dense(10, activation="softmax")])
     assert model.input_shape == (None, 784) and model.count_params() == 7960

@@ -8,13 +8,16 @@
       on_epoch_end(epoch, logs)       logs: {"loss": ..., "accuracy": ..., "val_loss": ...}
     on_train_end(logs)
 
-Epochs and batches count from 0, as in Keras; ``on_batch_begin``/``on_batch_end`` are Keras's older
+Before any of them, ``fit`` calls ``check_logs(names)`` with the names its epoch logs will hold,
+so that a callback asking for one that will never come (``val_loss`` without validation data)
+fails before training changes anything. Epochs and batches count from 0, as in Keras; ``on_batch_begin``/``on_batch_end`` are Keras's older
 names of the batch hooks and are called too. Batch hooks are called only for callbacks that
 define them, because their ``logs`` (the batch's loss) must be copied from the device each step.
 A callback stops training by setting ``self.model.stop_training = True``.
 """
 
 import math
+import string
 
 import numpy as np
 
@@ -22,9 +25,14 @@ import numpy as np
 class Callback:
     """Base class: override the hooks you need. ``self.model`` and ``self.params`` are set by fit."""
 
+    logs_added = ()  # names this callback adds to the epoch logs itself
+
     def __init__(self):
         self.model = None
         self.params = {}
+
+    def check_logs(self, names):
+        """Raise if this callback needs an epoch log that ``fit`` will not write (``names``)."""
 
     def set_model(self, model):
         self.model = model
@@ -95,13 +103,12 @@ def _monitor_mode(monitor, mode):
     return "max" if ("acc" in monitor or monitor.endswith("auc")) else "min"
 
 
-def _monitored_value(logs, monitor, who):
-    if monitor not in logs:
+def _check_monitored(monitor, names, who):
+    if monitor not in names:
         raise ValueError(
-            f"{who} monitors {monitor!r}, which fit did not log. Available: {', '.join(logs)}. "
+            f"{who} monitors {monitor!r}, which fit will not log. Available: {', '.join(names)}. "
             "(val_ values need validation_split or validation_data.)"
         )
-    return logs[monitor]
 
 
 class EarlyStopping(Callback):
@@ -137,6 +144,9 @@ class EarlyStopping(Callback):
             return value < reference - self.min_delta
         return value > reference + self.min_delta
 
+    def check_logs(self, names):
+        _check_monitored(self.monitor, names, "EarlyStopping")
+
     def on_train_begin(self, logs=None):
         self.wait = 0
         self.stopped_epoch = 0
@@ -145,7 +155,7 @@ class EarlyStopping(Callback):
         self.best_weights = None
 
     def on_epoch_end(self, epoch, logs=None):
-        current = _monitored_value(logs or {}, self.monitor, "EarlyStopping")
+        current = logs[self.monitor]
         self.wait += 1
         if self._improves(current, self.best):
             self.best = current
@@ -170,6 +180,8 @@ class EarlyStopping(Callback):
 
 class LearningRateScheduler(Callback):
     """Sets the learning rate at the start of each epoch to ``schedule(epoch, learning_rate)``."""
+
+    logs_added = ("learning_rate",)
 
     def __init__(self, schedule, verbose=0):
         super().__init__()
@@ -220,18 +232,23 @@ class ModelCheckpoint(Callback):
         self.mode = _monitor_mode(monitor, mode)
         self.best = None
 
+    def check_logs(self, names):
+        fields = {field for _, field, _, _ in string.Formatter().parse(self.filepath) if field is not None}
+        unknown = sorted(fields - {"epoch", *names})
+        if unknown:
+            raise ValueError(
+                f"ModelCheckpoint cannot fill {', '.join(map(repr, unknown))} in filepath {self.filepath!r}: the "
+                f"fields available are epoch, {', '.join(names)}. (val_ values need validation_split "
+                "or validation_data.)"
+            )
+        if self.save_best_only:
+            _check_monitored(self.monitor, names, "ModelCheckpoint")
+
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        try:
-            path = self.filepath.format(epoch=epoch + 1, **logs)
-        except KeyError as error:
-            raise KeyError(
-                f"ModelCheckpoint cannot fill {error} in filepath {self.filepath!r}: the fields "
-                f"available are epoch, {', '.join(logs)}. (val_ values need validation_split or "
-                "validation_data.)"
-            ) from None
+        path = self.filepath.format(epoch=epoch + 1, **logs)
         if self.save_best_only:
-            current = _monitored_value(logs, self.monitor, "ModelCheckpoint")
+            current = logs[self.monitor]
             better = self.best is None or (
                 current < self.best if self.mode == "min" else current > self.best
             )

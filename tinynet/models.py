@@ -75,25 +75,46 @@ class Sequential:
             )
         if any(existing is layer for existing in self._layers):
             raise ValueError(f"Layer {layer.name!r} is already in this model.")
-        if self._layers and layer.batch_input_shape is not None:
+        if self._layers and layer.batch_input_shape is not None and not layer.in_a_model:
             warnings.warn(f"input_shape is only used on a model's first layer; {layer.name!r} ignores it.")
+        if not self._layers:
+            input_shape = layer.batch_input_shape
+        else:
+            input_shape = self._layers[-1].output_shape if self._layers[-1].built else None
+        if input_shape is not None:
+            # Built before it joins: a layer that cannot take this shape leaves the model as it was.
+            _build_layer(layer, input_shape)
+        # The first layer has nobody to pass dL/dx to, so it may skip computing it; but a layer
+        # that is in another model already (sharing its weights) may not be first there.
+        layer.input_gradient_needed = bool(self._layers) or layer.in_a_model
+        layer.in_a_model = True
         self._layers.append(layer)
-        if len(self._layers) == 1:
-            layer.input_gradient_needed = False
-            if layer.batch_input_shape is not None:
-                self.build(layer.batch_input_shape)
-        elif self._layers[-2].built:
-            layer.build(self._layers[-2].output_shape)
 
     def build(self, input_shape):
-        """Create every layer's weights for inputs of ``input_shape`` (with the batch as None)."""
+        """Create every layer's weights for inputs of ``input_shape`` (with the batch as None).
+
+        Every layer's shapes are checked first, so a model that cannot take ``input_shape`` is left
+        unbuilt, ready for other inputs.
+        """
+        self._output_shape_for(input_shape)
+        shape = tuple(input_shape)
+        for layer in self._layers:
+            _build_layer(layer, shape)
+            shape = layer.output_shape
+
+    def _output_shape_for(self, input_shape):
+        """The model's output shape for inputs of ``input_shape``; raises if a layer cannot take
+        what the one before it gives. Builds nothing."""
         if not self._layers:
             raise ValueError("The model has no layers: add some with model.add(...) first.")
         shape = tuple(input_shape)
         for layer in self._layers:
-            if not layer.built:
-                layer.build(shape)
-            shape = layer.output_shape
+            if layer.built:
+                _check_built_for(layer, shape)
+                shape = layer.output_shape
+            else:
+                shape = tuple(layer.compute_output_shape(shape))
+        return shape
 
     @property
     def input_shape(self):
@@ -222,15 +243,27 @@ class Sequential:
 
     # --- checking and moving data --------------------------------------------------------------
 
-    def _prepare(self, x, y=_NO_TARGETS):
-        """Validate ``x`` (and ``y``) and return them as host or device arrays of the right types."""
+    def _prepare(self, x, y=_NO_TARGETS, input_shape=None, build=True):
+        """Validate ``x`` (and ``y``) and return them as host or device arrays of the right types.
+
+        ``x`` must fit ``input_shape``: by default the model's, or for a model not built yet the
+        shape ``x`` would build it for. Everything is checked before the model is built (with
+        ``build``), so a mistake leaves it as it was.
+        """
         x = validation.as_array("x", x)
         validation.check_finite("x", x)
-        if not self.built:
-            self.build((None, *x.shape[1:]))
-        validation.check_features(x, self.input_shape[1:], self.name)
-        if y is _NO_TARGETS:
-            return x, None
+        if input_shape is None:
+            input_shape = self.input_shape if self.built else (None, *x.shape[1:])
+        validation.check_features(x, input_shape[1:], self.name)
+        output_shape = self._output_shape_for(input_shape)
+        if y is not _NO_TARGETS:
+            y = self._prepare_targets(x, y, output_shape)
+        if build and not self.built:
+            self.build(input_shape)
+        return x, (None if y is _NO_TARGETS else y)
+
+    def _prepare_targets(self, x, y, output_shape):
+        """Validate ``y`` against ``x`` and the loss; 0/1 targets given as a vector become a column."""
         if y is None:
             raise ValueError(
                 "y is missing: training and evaluating need the targets as well as the inputs, "
@@ -238,10 +271,10 @@ class Sequential:
             )
         y = validation.as_array("y", y)
         validation.check_finite("y", y)
-        validation.check_targets(x, y, self.loss, self.output_shape)
+        validation.check_targets(x, y, self.loss, output_shape)
         if y.ndim == 1 and self.loss.name != "sparse_categorical_crossentropy":
-            y = y.reshape(-1, 1)
-        return x, y
+            y = y.reshape(-1, 1) if isinstance(y, np.ndarray) else backend.namespace().reshape(y, (-1, 1))
+        return y
 
     def _target_dtype(self):
         sparse = self.loss.name == "sparse_categorical_crossentropy"
@@ -285,10 +318,18 @@ class Sequential:
         for callback in callbacks:
             if not isinstance(callback, Callback):
                 raise TypeError(f"callbacks must be tinynet Callback objects; got {callback!r}.")
-        x, y = self._prepare(x, y)
+        x, y = self._prepare(x, y, build=False)
         x_val, y_val = self._validation_set(x, y, validation_split, validation_data)
         if x_val is not None and validation_data is None:
             x, y = x[: -len(x_val)], y[: -len(x_val)]
+
+        log_names = [*self.metrics_names, *(f"val_{name}" for name in self.metrics_names if x_val is not None)]
+        log_names += [name for callback in callbacks for name in callback.logs_added]
+        for callback in callbacks:
+            callback.check_logs(log_names)
+        if not self.built:
+            self.build((None, *x.shape[1:]))
+        self.optimizer.check_weights(self._params)
 
         x, y = self._to_device(x, y)
         if x_val is not None:
@@ -338,7 +379,7 @@ class Sequential:
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ValueError("validation_data must be a tuple (x_val, y_val).")
-            return self._prepare(*validation_data)
+            return self._prepare(*validation_data, input_shape=(None, *x.shape[1:]), build=False)
         if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) or not (
             0 <= validation_split < 1
         ):
@@ -398,15 +439,15 @@ class Sequential:
         the result is the mean over all samples whatever it is.
         """
         self._check_compiled("evaluate")
-        batch_size = validation.check_count("batch_size", self._inference_batch_size(batch_size), 1)
         x, y = self._prepare(x, y)
+        batch_size = validation.check_count("batch_size", self._inference_batch_size(batch_size), 1)
         x, y = self._to_device(x, y)
         values = self._evaluate_arrays(x, y, batch_size, verbose)
         return values[0] if len(values) == 1 else values
 
     def _inference_batch_size(self, batch_size):
         """``batch_size`` if the user gave one, else the rows that keep chunks near INFERENCE_CHUNK_BYTES."""
-        if batch_size is not None or not self.built:
+        if batch_size is not None:
             return batch_size
         itemsize = 8 if backend.floatx() == "float64" else 4
         largest = max(layer.numbers_per_sample() for layer in self._layers) * itemsize
@@ -544,6 +585,23 @@ class Sequential:
                     f"{stored[key].shape}, but layer {layer.name!r} weight {number} has shape {shape}."
                 )
         self.set_weights([stored[key] for key in keys])
+
+
+def _check_built_for(layer, input_shape):
+    """A built layer (one shared with another model) must be given the shape it was built for."""
+    if tuple(layer.input_shape[1:]) != tuple(input_shape[1:]):
+        raise ValueError(
+            f"Layer {layer.name!r} was built for inputs of shape {tuple(layer.input_shape)}; "
+            f"here it would get {tuple(input_shape)}."
+        )
+
+
+def _build_layer(layer, input_shape):
+    """Build ``layer`` for ``input_shape``, or check that it was built for it already."""
+    if layer.built:
+        _check_built_for(layer, input_shape)
+    else:
+        layer.build(tuple(input_shape))
 
 
 def _batches(count, batch_size):

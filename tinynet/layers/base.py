@@ -50,8 +50,10 @@ class Layer:
         self.built = False
         self.params = []
         self.grads = []
-        # The first layer of a model has nobody to pass dL/dx to, so it may skip computing it.
+        # The first layer of a model has nobody to pass dL/dx to, so it may skip computing it
+        # (Sequential.add decides).
         self.input_gradient_needed = True
+        self.in_a_model = False
 
     # --- shapes and weights ------------------------------------------------------------------
 
@@ -158,6 +160,12 @@ class Layer:
         x = backend.asarray(x)
         if not self.built:
             self.build((None, *x.shape[1:]))
+        elif self.params and x.shape[-1] != self.input_shape[-1]:
+            # What Keras checks too: the weights fix the length of the last axis.
+            raise ValueError(
+                f"Layer {self.name!r} was built for inputs of shape {self.input_shape}, "
+                f"{self.input_shape[-1]} values on the last axis; got a batch of shape {tuple(x.shape)}."
+            )
         return backend.to_numpy(self.forward(x, training=False))
 
     def __repr__(self):

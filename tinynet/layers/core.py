@@ -39,12 +39,7 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
 
     def build(self, input_shape):
-        if len(input_shape) != 2:
-            raise ValueError(
-                f"Dense layer {self.name!r} expects 2-D input (samples, features); got shape "
-                f"{tuple(input_shape)}. Add a Flatten() layer before it, or reshape the data, "
-                f"e.g. x.reshape(len(x), -1)."
-            )
+        self.compute_output_shape(input_shape)  # checks the shape before any weight exists
         # Stored column after column, each unit's weights together, as PyTorch stores them: BLAS
         # multiplies a batch by a narrow kernel (10 units) 1.3x-1.5x faster in that layout, and
         # wide ones about as fast as row after row.
@@ -55,7 +50,13 @@ class Dense(Layer):
         super().build(input_shape)
 
     def compute_output_shape(self, input_shape):
-        return (*input_shape[:-1], self.units)
+        if len(input_shape) != 2:
+            raise ValueError(
+                f"Dense layer {self.name!r} expects 2-D input (samples, features); got shape "
+                f"{tuple(input_shape)}. Add a Flatten() layer before it, or reshape the data, "
+                f"e.g. x.reshape(len(x), -1)."
+            )
+        return (input_shape[0], self.units)
 
     def forward(self, x, training=False):
         self.inputs = x  # kept for dL/dW = x^T g
