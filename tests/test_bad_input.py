@@ -14,7 +14,7 @@ import pytest
 from tinynet import backend
 from tinynet.callbacks import Callback
 from tinynet.datasets import mnist
-from tinynet.layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D
+from tinynet.layers import Activation, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
 from tinynet.models import Sequential
 from tinynet.utils import to_categorical, validation
 
@@ -225,6 +225,9 @@ MODEL_CASES = [
     Case("set_weights-nan-in-last-layer",
          lambda m, d: m.set_weights([w + 1 for w in m.get_weights()[:-1]] + [np.full(3, np.nan)]),
          ValueError, ("NaN or infinite",)),
+    Case("set_weights-too-large-for-float32",
+         lambda m, d: m.set_weights([w + 1 for w in m.get_weights()[:-1]] + [np.full(3, 1e300)]),
+         ValueError, ("weight 1", "1e+300", "too large for float32")),
     Case("set_weights-text", lambda m, d: m.set_weights(m.get_weights()[:-1] + [np.array(["a", "b", "c"])]),
          TypeError, ("must hold numbers",)),
     Case("set_weights-none", lambda m, d: m.set_weights(None), TypeError, ("list of arrays", "NoneType")),
@@ -392,6 +395,19 @@ def test_finiteness_check_names_the_first_bad_sample(dtype, bad_value, shape):
         warnings.simplefilter("error")  # the clear error only, no RuntimeWarning before it
         with pytest.raises(ValueError, match="the first in sample 3"):
             validation.check_finite("x", values)
+
+
+def test_layer_arguments_are_checked_before_the_layer_takes_a_name():
+    first = Dense(3).name
+    for mistake in (lambda: Dense(0), lambda: Activation("sigmod"), lambda: Dropout(2)):
+        with pytest.raises(ValueError):
+            mistake()
+    number = int(first.rsplit("_", 1)[1])
+    assert Dense(3).name == f"dense_{number + 1}"
+
+
+def test_dropout_takes_a_numpy_rate():
+    assert Dropout(np.float32(0.5)).rate == 0.5
 
 
 def test_finiteness_check_accepts_the_largest_finite_numbers():

@@ -257,12 +257,28 @@ def test_the_scheduled_rate_is_the_one_the_step_uses():
     np.testing.assert_allclose(model.get_weights()[0], w, rtol=1e-5)
 
 
-@pytest.mark.parametrize("bad", [0.0, -0.1, None, "0.1"])
+@pytest.mark.parametrize("bad", [0.0, -0.1, None, "0.1", float("inf"), float("nan")])
 def test_learning_rate_scheduler_refuses_a_bad_rate(bad):
     model = linear_model(learning_rate=0.05)
-    with pytest.raises(ValueError, match="positive learning rate"):
+    with pytest.raises(ValueError, match="positive, finite learning rate; got .* for epoch 0"):
         model.fit(X, Y, epochs=1, verbose=0, callbacks=[LearningRateScheduler(lambda epoch, rate: bad)])
     assert model.optimizer.learning_rate == 0.05
+
+
+def test_learning_rate_scheduler_takes_numpy_numbers_and_one_argument_schedules():
+    model = linear_model(learning_rate=0.05)
+    model.fit(X, Y, epochs=1, verbose=0, callbacks=[LearningRateScheduler(lambda epoch, rate: np.int64(1))])
+    assert model.optimizer.learning_rate == 1.0
+    model.fit(X, Y, epochs=1, verbose=0, callbacks=[LearningRateScheduler(lambda epoch: np.float32(0.5))])
+    assert model.optimizer.learning_rate == 0.5
+
+
+def test_a_type_error_inside_a_schedule_is_the_schedules_own():
+    def schedule(epoch, rate):
+        return rate * "2"  # the learner's bug, which must not be taken for a one-argument schedule
+
+    with pytest.raises(TypeError, match="can't multiply sequence"):
+        linear_model().fit(X, Y, epochs=1, verbose=0, callbacks=[LearningRateScheduler(schedule)])
 
 
 def test_learning_rate_scheduler_verbose(capsys):

@@ -141,6 +141,15 @@ def test_verbose_2_prints_a_short_line_and_0_prints_nothing(monkeypatch):
     assert stream.getvalue() == ""
 
 
+@pytest.mark.parametrize(
+    "seconds, shown", [(7.9, "7s"), (61.0, "1:01"), (119.7, "1:59"), (3599.9, "59:59"), (3725.2, "1:02:05")]
+)
+def test_eta_is_cut_to_whole_seconds_as_keras_does(seconds, shown):
+    from tinynet.utils.progbar import Progbar
+
+    assert Progbar._eta(seconds) == shown
+
+
 def test_history_records_every_epoch():
     x, y = small_data()
     model = tutorial_model()

@@ -127,6 +127,15 @@ def test_lr_is_kerass_older_name_of_learning_rate():
     assert optimizer.learning_rate == 0.05
 
 
+@pytest.mark.parametrize("name", ["learning_rate", "lr"])
+@pytest.mark.parametrize("bad", [-5, 0, float("inf"), "0.1"])
+def test_setting_a_bad_learning_rate_is_refused_and_changes_nothing(name, bad):
+    optimizer = SGD(learning_rate=0.2)
+    with pytest.raises(ValueError, match="learning_rate must be a positive number"):
+        setattr(optimizer, name, bad)
+    assert optimizer.learning_rate == 0.2
+
+
 def test_unknown_name_suggests_the_closest():
     with pytest.raises(ValueError, match="Unknown optimizer 'adma'.*Did you mean 'adam'"):
         optimizers.get("adma")

@@ -2,6 +2,7 @@
 fit's options (validation, shuffling, initial_epoch, verbose), initializers, Dropout, and a
 relu/Adam network on real MNIST."""
 
+import functools
 import math
 import re
 
@@ -270,6 +271,24 @@ def test_a_metric_function_may_return_one_value_per_sample_as_in_keras(array_bac
     assert 0 < accuracy < 1
 
 
+def test_a_metric_may_return_a_python_number_or_be_a_partial(array_backend):
+    x, labels = classification_data()
+    y = to_categorical(labels, 3)
+
+    def constant(y_true, y_pred):  # a host number, on any backend
+        return 0.25
+
+    def scaled_accuracy(y_true, y_pred, factor):
+        return factor * metrics.categorical_accuracy(y_true, y_pred)
+
+    model = softmax_model()
+    model.compile(optimizer="sgd", loss="categorical_crossentropy",
+                  metrics=["accuracy", constant, functools.partial(scaled_accuracy, factor=2.0)])
+    assert model.metrics_names == ["loss", "accuracy", "constant", "partial"]
+    _, accuracy, constant_value, doubled = model.evaluate(x, y, batch_size=7, verbose=0)
+    assert constant_value == 0.25 and doubled == pytest.approx(2 * accuracy, rel=1e-6)
+
+
 def test_metric_mistakes_are_explained():
     model = softmax_model()
     with pytest.raises(TypeError, match=r"metrics must be a list, e.g. metrics=\['accuracy'\]"):
@@ -493,3 +512,18 @@ def test_relu_and_adam_reach_95_percent_on_mnist_in_two_epochs(mnist_flat):
     assert history.history["loss"][1] < history.history["loss"][0]
     _, test_accuracy = model.evaluate(x_test, y_test, verbose=0)
     assert test_accuracy >= 0.95  # about 0.965 over seeds 0-2
+
+
+def test_a_vector_of_0_1_targets_may_already_be_on_the_device(array_backend):
+    """0/1 targets given as a vector become a column, also when they are a backend array."""
+    x, labels = classification_data(classes=2)
+    host = Sequential([Dense(1, activation="sigmoid", input_shape=(5,))])
+    host.compile(optimizer="sgd", loss="binary_crossentropy")
+    device = Sequential([Dense(1, activation="sigmoid", input_shape=(5,))])
+    device.compile(optimizer="sgd", loss="binary_crossentropy")
+    device.set_weights(host.get_weights())
+    targets = labels.astype(np.float32)
+    host_loss = host.train_on_batch(x, targets)
+    device_loss = device.train_on_batch(backend.asarray(x), backend.asarray(targets))
+    assert device_loss == pytest.approx(host_loss, rel=1e-6)
+    assert_same_weights(device.get_weights(), host.get_weights())

@@ -16,10 +16,9 @@ define them, because their ``logs`` (the batch's loss) must be copied from the d
 A callback stops training by setting ``self.model.stop_training = True``.
 """
 
+import inspect
 import math
 import string
-
-import numpy as np
 
 
 class Callback:
@@ -187,16 +186,28 @@ class LearningRateScheduler(Callback):
         super().__init__()
         self.schedule = schedule
         self.verbose = verbose
+        # schedule(epoch, learning_rate), or schedule(epoch) as old Keras allowed. Keras tries the
+        # first and falls back on any TypeError, which would hide a TypeError inside the schedule.
+        try:
+            inspect.signature(schedule).bind(0, 0.01)
+            self.takes_learning_rate = True
+        except TypeError:
+            self.takes_learning_rate = False
+        except ValueError:  # no signature to read (some built-ins): call it as Keras 3 does
+            self.takes_learning_rate = True
 
     def on_epoch_begin(self, epoch, logs=None):
         optimizer = self.model.optimizer
-        try:
+        if self.takes_learning_rate:
             rate = self.schedule(epoch, optimizer.learning_rate)
-        except TypeError:  # a schedule of the epoch alone, as old Keras allowed
+        else:
             rate = self.schedule(epoch)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)) or not rate > 0:
-            raise ValueError(f"The schedule must return a positive learning rate; got {rate!r}.")
-        optimizer.learning_rate = float(rate)
+        try:
+            optimizer.learning_rate = rate
+        except ValueError:
+            raise ValueError(
+                f"The schedule must return a positive, finite learning rate; got {rate!r} for epoch {epoch}."
+            ) from None
         if self.verbose:
             print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {rate}.")
 

@@ -95,7 +95,8 @@ def get(identifier):
     the user wrote (``"accuracy"`` stays ``"accuracy"``, ``"acc"`` stays ``"acc"``).
     """
     if callable(identifier):
-        return identifier.__name__, _batch_mean_of(identifier)
+        name = getattr(identifier, "__name__", None) or type(identifier).__name__.lower()  # a partial has none
+        return name, _batch_mean_of(identifier)
     return identifier, lookup("metric", identifier, _METRICS)
 
 
@@ -105,9 +106,11 @@ def _batch_mean_of(function):
 
     def batch_mean(y_true, y_pred):
         value = function(y_true, y_pred)
-        if getattr(value, "ndim", 0) == 0:  # a 0-d array, a NumPy scalar or a Python number
-            return value
         xp = backend.namespace()
+        if not backend.is_backend_array(value):  # a Python or NumPy number: onto the device
+            value = xp.asarray(value, dtype=y_pred.dtype, device=backend.device())
+        if value.ndim == 0:
+            return value
         return xp.mean(xp.astype(value, y_pred.dtype))  # astype: booleans (hits) count as 1 and 0
 
     return batch_mean

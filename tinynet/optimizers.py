@@ -28,11 +28,18 @@ class Optimizer:
     name = None
 
     def __init__(self, learning_rate):
-        _check_positive("learning_rate", learning_rate)
-        self.learning_rate = float(learning_rate)
+        self.learning_rate = learning_rate
         self.iterations = 0
         self.slots = None
         self.built_for = None  # the weight arrays the slots belong to
+
+    @property
+    def learning_rate(self):
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self._learning_rate = _check_positive("learning_rate", value)
 
     @property
     def lr(self):

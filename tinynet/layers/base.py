@@ -132,6 +132,13 @@ class Layer:
                 )
             if not np.all(np.isfinite(array)):
                 raise ValueError(f"Layer {self.name!r} weight {number} holds NaN or infinite values.")
+            dtype = backend.dtype_name(param)
+            largest, limit = float(np.abs(array).max(initial=0)), float(np.finfo(dtype).max)
+            if largest > limit:
+                raise ValueError(
+                    f"Layer {self.name!r} weight {number} holds a value of {largest:.3g}, too large "
+                    f"for {dtype} (at most {limit:.3g}): it would become infinite."
+                )
             arrays.append(array)
         return arrays
 

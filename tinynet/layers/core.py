@@ -1,5 +1,7 @@
 """The core layers: Dense, Activation, Dropout and Flatten."""
 
+import numbers
+
 from tinynet import activations, backend, initializers
 from tinynet.random import generator
 from tinynet.layers.base import Layer, check_positive_int, column_sums
@@ -31,12 +33,13 @@ class Dense(Layer):
         bias_initializer="zeros",
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        # Arguments first, so that a mistake does not use up a name (dense_1, dense_2...).
         self.units = check_positive_int("Dense units", units)
         self.activation = activations.get(activation)
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        super().__init__(**kwargs)
 
     def build(self, input_shape):
         self.compute_output_shape(input_shape)  # checks the shape before any weight exists
@@ -84,8 +87,8 @@ class Activation(Layer):
     """Applies an activation function on its own: ``Activation('relu')``. It has no weights."""
 
     def __init__(self, activation, **kwargs):
-        super().__init__(**kwargs)
         self.activation = activations.get(activation)
+        super().__init__(**kwargs)
 
     def forward(self, x, training=False):
         return self.activation.forward(x)
@@ -109,10 +112,10 @@ class Dropout(Layer):
     """
 
     def __init__(self, rate, **kwargs):
-        super().__init__(**kwargs)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
             raise ValueError(f"Dropout rate must be a number in [0, 1); got {rate!r}.")
         self.rate = float(rate)
+        super().__init__(**kwargs)
 
     def forward(self, x, training=False):
         if not training or self.rate == 0:

@@ -85,11 +85,12 @@ class Progbar:
 
     @staticmethod
     def _eta(seconds):
+        seconds = int(seconds)  # whole seconds, cut down as Keras does (119.7 s is 1:59)
         if seconds > 3600:
-            return f"{seconds // 3600:.0f}:{seconds % 3600 // 60:02.0f}:{seconds % 60:02.0f}"
+            return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
         if seconds > 60:
-            return f"{seconds // 60:.0f}:{seconds % 60:02.0f}"
-        return f"{seconds:.0f}s"
+            return f"{seconds // 60}:{seconds % 60:02d}"
+        return f"{seconds}s"
 
     @staticmethod
     def _per_step(seconds):
