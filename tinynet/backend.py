@@ -353,8 +353,8 @@ def to_numpy(array):
 def stack_to_numpy(arrays):
     """A list of 0-d backend arrays (the batches' losses and metrics) as one host NumPy vector,
     with one device-to-host copy. On NumPy they are NumPy scalars already, which ``asarray`` reads
-    straight from the list: ``stack`` would first make an array of each, 0.9 ms for the 1,200
-    values of a tutorial epoch against 0.03 ms."""
+    straight from the list: ``stack`` would first make an array of each, 1.5 ms for the 1,200
+    values of a tutorial epoch against 0.15 ms."""
     if _state["name"] == "numpy":
         return np.asarray(arrays)
     return to_numpy(namespace().stack(arrays))

@@ -3,10 +3,12 @@
 One batch through ``fit`` (``_train_step``):
 
 1. forward: each layer turns the batch into its output, the last one gives the predictions ``p``;
-2. loss: how far ``p`` is from the targets ``y`` (one number, the batch mean);
-3. backward: ``dL/dp`` (or, for softmax + cross-entropy, directly ``dL/dz = (p - y) / n``) goes
-   back through the layers in reverse; each stores the gradients of its weights;
-4. update: the optimizer moves every weight against its gradient.
+2. backward: the gradient of the loss, ``dL/dp`` (or, for softmax + cross-entropy, directly
+   ``dL/dz = (p - y) / n``), goes back through the layers in reverse; each stores the gradients of
+   its weights;
+3. update: the optimizer moves every weight against its gradient;
+4. loss and metrics: how far ``p`` was from the targets ``y`` (each one number, the batch mean),
+   computed from the same ``p``, so they are the values before the update, as in Keras.
 
 ``fit`` repeats this over the shuffled training set once per epoch, reporting the running means
 of the loss and metrics in a Keras progress bar.

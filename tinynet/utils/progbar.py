@@ -1,4 +1,4 @@
-"""The progress bar ``fit`` and ``evaluate`` print, in Keras 2's format::
+"""The progress bar ``fit`` and ``evaluate`` print, in Keras 2's format (the tutorial's line)::
 
     Epoch 1/5
     60000/60000 [==============================] - 1s 15us/step - loss: 2.1822 - accuracy: 0.2916
