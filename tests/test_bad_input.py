@@ -228,6 +228,8 @@ MODEL_CASES = [
     Case("set_weights-too-large-for-float32",
          lambda m, d: m.set_weights([w + 1 for w in m.get_weights()[:-1]] + [np.full(3, 1e300)]),
          ValueError, ("weight 1", "1e+300", "too large for float32")),
+    Case("save_weights-as-hdf5", lambda m, d: m.save_weights(d.folder / "model.weights.h5"), ValueError,
+         ("NumPy .npz archive", "HDF5", "model.weights.h5", "'model.weights.npz'")),
     Case("set_weights-text", lambda m, d: m.set_weights(m.get_weights()[:-1] + [np.array(["a", "b", "c"])]),
          TypeError, ("must hold numbers",)),
     Case("set_weights-none", lambda m, d: m.set_weights(None), TypeError, ("list of arrays", "NoneType")),

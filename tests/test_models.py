@@ -366,3 +366,39 @@ def test_default_inference_chunks_follow_the_largest_layer():
     assert conv._inference_batch_size(7) == 7  # the user's choice wins
     x = np.random.default_rng(0).random((2 * conv._inference_batch_size(None) + 3, 12, 12, 1), dtype=np.float32)
     np.testing.assert_allclose(conv.predict(x), conv.predict(x, batch_size=len(x)), rtol=1e-6)
+
+
+def test_input_declares_the_input_shape_as_in_keras_3():
+    with_input = Sequential([tinynet.Input(shape=(784,)), Dense(10, activation="sigmoid"), Dense(10, activation="softmax")])
+    added = Sequential()
+    added.add(tinynet.layers.InputLayer((784,)))
+    added.add(Dense(10, activation="sigmoid"))
+    added.add(Dense(10, activation="softmax"))
+    for model in (with_input, added):
+        assert model.built and model.input_shape == (None, 784) and model.count_params() == 7960
+        assert [type(layer).__name__ for layer in model.layers] == ["Dense", "Dense"]
+        assert model.layers[0].input_gradient_needed is False  # still the first layer
+    with pytest.raises(ValueError, match="comes first, once; model .* has layers already"):
+        with_input.add(tinynet.Input((10,)))
+    with pytest.raises(ValueError, match="has an Input already"):
+        Sequential([tinynet.Input((3,)), tinynet.Input((3,))])
+    with pytest.raises(ValueError, match="input_shape must be a tuple of positive integers"):
+        tinynet.Input(shape=(0,))
+
+
+def test_layers_and_weights_are_found_as_in_keras():
+    model = Sequential([Dense(4, activation="relu", input_shape=(3,), name="hidden", trainable=False),
+                        Dense(2, activation="softmax", name="out")])
+    hidden, out = model.layers
+    assert model.get_layer("hidden") is hidden and model.get_layer(index=-1) is out
+    with pytest.raises(ValueError, match="Unknown layer 'outt'.*Did you mean 'out'"):
+        model.get_layer("outt")
+    with pytest.raises(ValueError, match="a name or an index"):
+        model.get_layer()
+    with pytest.raises(ValueError, match="from 0 to 1; got 2"):
+        model.get_layer(index=2)
+    assert [w.shape for w in model.weights] == [(3, 4), (4,), (4, 2), (2,)]
+    assert [id(w) for w in model.trainable_weights] == [id(w) for w in out.params]
+    assert [id(w) for w in model.non_trainable_weights] == [id(w) for w in hidden.params]
+    x = np.random.default_rng(0).random((5, 3), dtype=np.float32)
+    np.testing.assert_array_equal(model(x), model.predict(x))

@@ -2,7 +2,8 @@
 
 The Keras MNIST tutorial runs with ``keras`` replaced by ``tinynet`` in its imports::
 
-    from tinynet.models import Sequential
+    from tinynet.layers import Input
+from tinynet.models import Sequential
     from tinynet.layers import Dense
 
 Where each idea lives: ``backend`` (NumPy or CuPy), ``layers``, ``activations``, ``losses``,
@@ -25,11 +26,13 @@ from tinynet import (
     utils,
 )
 from tinynet.gradient_check import check_gradients
+from tinynet.layers import Input
 from tinynet.models import Sequential
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Input",
     "Sequential",
     "check_gradients",
     "activations",

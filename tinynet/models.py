@@ -27,8 +27,10 @@ from tinynet import backend, losses, optimizers
 from tinynet import metrics as metrics_module
 from tinynet.callbacks import Callback, History
 from tinynet.layers.base import Layer, _unique_name
+from tinynet.layers.core import InputLayer
 from tinynet.random import generator
 from tinynet.utils import validation
+from tinynet.utils.lookup import lookup
 from tinynet.utils.files import save_npz_atomic
 from tinynet.utils.progbar import Progbar
 
@@ -50,6 +52,7 @@ class Sequential:
     def __init__(self, layers=None, name=None):
         self.name = name or _unique_name(type(self))
         self._layers = []
+        self._declared_input_shape = None  # from an Input given before the first layer
         self.optimizer = None
         self.loss = None
         self.metrics = []
@@ -64,6 +67,33 @@ class Sequential:
     def layers(self):
         return list(self._layers)
 
+    def get_layer(self, name=None, index=None):
+        """The layer called ``name`` (``"dense_1"``), or the one at position ``index``."""
+        if (name is None) == (index is None):
+            raise ValueError("get_layer needs a name or an index (one of them), e.g. get_layer('dense_1').")
+        if index is not None:
+            count = len(self._layers)
+            if isinstance(index, bool) or not isinstance(index, int) or not -count <= index < count:
+                raise ValueError(f"get_layer index must be an integer from 0 to {count - 1}; got {index!r}.")
+            return self._layers[index]
+        layers = {layer.name: layer for layer in self._layers}
+        return layers[name] if name in layers else lookup("layer", name, layers)
+
+    @property
+    def weights(self):
+        """Every weight array of the model (on the backend's device), kernel before bias."""
+        return self._params
+
+    @property
+    def trainable_weights(self):
+        """The weights training changes: those of the layers with ``trainable=True``."""
+        return [p for layer in self._layers if layer.trainable for p in layer.params]
+
+    @property
+    def non_trainable_weights(self):
+        """The weights of frozen layers (``trainable=False``), which training leaves as they are."""
+        return [p for layer in self._layers if not layer.trainable for p in layer.params]
+
     @property
     def built(self):
         return bool(self._layers) and all(layer.built for layer in self._layers)
@@ -77,10 +107,19 @@ class Sequential:
             )
         if any(existing is layer for existing in self._layers):
             raise ValueError(f"Layer {layer.name!r} is already in this model.")
-        if self._layers and layer.batch_input_shape is not None and not layer.in_a_model:
+        if isinstance(layer, InputLayer):
+            if self._layers or self._declared_input_shape is not None:
+                raise ValueError(
+                    f"An Input declares the shape of the model's input, so it comes first, once; "
+                    f"model {self.name!r} has {'layers' if self._layers else 'an Input'} already."
+                )
+            self._declared_input_shape = layer.batch_input_shape
+            return
+        declared = self._declared_input_shape is not None
+        if (self._layers or declared) and layer.batch_input_shape is not None and not layer.in_a_model:
             warnings.warn(f"input_shape is only used on a model's first layer; {layer.name!r} ignores it.")
         if not self._layers:
-            input_shape = layer.batch_input_shape
+            input_shape = self._declared_input_shape if declared else layer.batch_input_shape
         else:
             input_shape = self._layers[-1].output_shape if self._layers[-1].built else None
         if input_shape is not None:
@@ -495,6 +534,10 @@ class Sequential:
         x, _ = self._prepare(x)
         return backend.to_numpy(self._forward(backend.asarray(x), training=False))
 
+    def __call__(self, x):
+        """``model(x)``: the outputs for the batch ``x`` (inference mode), as ``predict_on_batch``."""
+        return self.predict_on_batch(x)
+
     def layer_outputs(self, x):
         """Every layer's output for ``x``, first layer first, as NumPy arrays (inference mode).
 
@@ -543,6 +586,12 @@ class Sequential:
     def save_weights(self, filepath):
         """Save all weights to an ``.npz`` file, written atomically, with each layer's name and shapes."""
         self._check_built("its weights can be saved")
+        if os.fspath(filepath).lower().endswith((".h5", ".hdf5", ".keras")):
+            # Keras writes HDF5 there; an .npz under that name would fool the next program to open it.
+            raise ValueError(
+                f"tinynet saves weights as a NumPy .npz archive, not in Keras's HDF5 format; got "
+                f"{os.fspath(filepath)!r}. Name the file e.g. 'model.weights.npz'."
+            )
         arrays = {}
         for index, layer in enumerate(self._layers):
             for number, weight in enumerate(layer.get_weights()):

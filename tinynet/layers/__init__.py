@@ -2,7 +2,7 @@
 
 from tinynet.layers.base import Layer
 from tinynet.layers.convolutional import Conv2D
-from tinynet.layers.core import Activation, Dense, Dropout, Flatten
+from tinynet.layers.core import Activation, Dense, Dropout, Flatten, Input, InputLayer
 from tinynet.layers.pooling import AveragePooling2D, MaxPooling2D
 
-__all__ = ["Layer", "Dense", "Activation", "Dropout", "Flatten", "Conv2D", "MaxPooling2D", "AveragePooling2D"]
+__all__ = ["Layer", "Input", "InputLayer", "Dense", "Activation", "Dropout", "Flatten", "Conv2D", "MaxPooling2D", "AveragePooling2D"]

@@ -1,10 +1,27 @@
-"""The core layers: Dense, Activation, Dropout and Flatten."""
+"""The core layers: Dense, Activation, Dropout, Flatten, and Input, which declares a model's input."""
 
 import numbers
 
 from tinynet import activations, backend, initializers
 from tinynet.random import generator
 from tinynet.layers.base import Layer, check_positive_int, column_sums
+
+
+class InputLayer(Layer):
+    """Declares the shape of a model's input: ``Sequential([Input(shape=(784,)), Dense(10)])``.
+
+    Keras 3's way of writing ``Dense(10, input_shape=(784,))``: the model takes the shape from it
+    and builds its layers at once. It has no weights and does nothing to the data, so a Sequential
+    model does not keep it among its layers (as in Keras).
+    """
+
+    def __init__(self, shape, name=None):
+        super().__init__(name=name, input_shape=shape)
+
+
+def Input(shape, name=None):
+    """Keras's ``Input(shape=...)``: an :class:`InputLayer` for ``Sequential``."""
+    return InputLayer(shape, name=name)
 
 
 class Dense(Layer):
