@@ -7,8 +7,8 @@ from tinynet.models import Sequential
     from tinynet.layers import Dense
 
 Where each idea lives: ``backend`` (NumPy or CuPy), ``layers``, ``activations``, ``losses``,
-``optimizers``, ``metrics``, ``initializers``, ``models`` (the training loop), ``callbacks``,
-``datasets``, ``utils``, ``plot`` (pictures, needs matplotlib) and ``gradient_check``
+``optimizers``, ``metrics``, ``initializers``, ``models`` (the training loop), ``saving``,
+``callbacks``, ``datasets``, ``utils``, ``plot`` (pictures, needs matplotlib) and ``gradient_check``
 (``tinynet.check_gradients``: every backpropagated gradient against a numerical one).
 """
 
@@ -23,6 +23,7 @@ from tinynet import (
     metrics,
     models,
     optimizers,
+    saving,
     utils,
 )
 from tinynet.gradient_check import check_gradients
@@ -45,5 +46,6 @@ __all__ = [
     "metrics",
     "models",
     "optimizers",
+    "saving",
     "utils",
 ]

@@ -19,20 +19,23 @@ import os
 import signal
 import sys
 import warnings
-import zipfile
 
 import numpy as np
 
 from tinynet import backend, losses, optimizers
 from tinynet import metrics as metrics_module
 from tinynet.callbacks import Callback, History
+from tinynet import layers as layers_module
 from tinynet.layers.base import Layer, _unique_name
 from tinynet.layers.core import InputLayer
 from tinynet.random import generator
+from tinynet.saving import load_model, save_model
 from tinynet.utils import validation
 from tinynet.utils.lookup import lookup
-from tinynet.utils.files import save_npz_atomic
+from tinynet.utils.files import load_npz, save_npz_atomic
 from tinynet.utils.progbar import Progbar
+
+__all__ = ["Sequential", "load_model"]
 
 # predict/evaluate split their input only to bound memory: the result does not depend on the
 # chunk size. Keras's default of 32 rows makes predict 50x slower than it needs to be on MNIST;
@@ -586,31 +589,50 @@ class Sequential:
     def save_weights(self, filepath):
         """Save all weights to an ``.npz`` file, written atomically, with each layer's name and shapes."""
         self._check_built("its weights can be saved")
-        if os.fspath(filepath).lower().endswith((".h5", ".hdf5", ".keras")):
-            # Keras writes HDF5 there; an .npz under that name would fool the next program to open it.
-            raise ValueError(
-                f"tinynet saves weights as a NumPy .npz archive, not in Keras's HDF5 format; got "
-                f"{os.fspath(filepath)!r}. Name the file e.g. 'model.weights.npz'."
-            )
-        arrays = {}
-        for index, layer in enumerate(self._layers):
-            for number, weight in enumerate(layer.get_weights()):
-                arrays[f"{index:03d}:{layer.name}:{number}"] = weight
-        save_npz_atomic(filepath, arrays)
+        _check_npz_name(filepath, "model.weights.npz")
+        save_npz_atomic(filepath, self._weights_by_name())
+
+    def _weights_by_name(self):
+        """The weights as host arrays named ``"<layer index>:<layer name>:<weight number>"``."""
+        return {
+            f"{index:03d}:{layer.name}:{number}": weight
+            for index, layer in enumerate(self._layers)
+            for number, weight in enumerate(layer.get_weights())
+        }
+
+    def save(self, filepath):
+        """Save the whole model, architecture, weights and compile settings, to one ``.npz`` file;
+        ``tinynet.models.load_model(filepath)`` gives it back (see ``tinynet.saving``)."""
+        self._check_built("it can be saved")
+        _check_npz_name(filepath, "model.npz")
+        save_model(self, filepath)
+
+    def get_config(self):
+        """The architecture as plain data (JSON-ready), as Keras's ``get_config``."""
+        return {
+            "name": self.name,
+            "input_shape": list(self.input_shape[1:]) if self.built else None,
+            "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()} for layer in self._layers],
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        """A new model, with new weights, from ``get_config``'s description."""
+        model = cls(name=config["name"])
+        for layer in config["layers"]:
+            layer_class = lookup("layer class", layer["class_name"], _LAYER_CLASSES)
+            model.add(layer_class.from_config(layer["config"]))
+        if config["input_shape"] is not None:
+            model.build((None, *config["input_shape"]))
+        return model
 
     def load_weights(self, filepath):
         """Load weights saved by ``save_weights``; the file must match this model's layers and shapes."""
         self._check_built("weights can be loaded into it")
-        filepath = os.fspath(filepath)  # messages show 'w.npz', not PosixPath('w.npz')
-        if not os.path.exists(filepath):
-            raise FileNotFoundError(f"No weights file at {filepath!r}.")
-        try:
-            with np.load(filepath) as saved:
-                stored = {key: saved[key] for key in saved.files}
-        except (OSError, ValueError, TypeError, AttributeError, EOFError, zipfile.BadZipFile) as error:
-            raise ValueError(
-                f"{filepath!r} is not a weights file written by save_weights (an .npz archive): {error}"
-            ) from None
+        self._set_saved_weights(load_npz(filepath, "weights file", "save_weights"), os.fspath(filepath))
+
+    def _set_saved_weights(self, stored, filepath):
+        """Set the weights from ``stored``, the arrays save_weights wrote (checked against this model)."""
         keys = sorted(stored)
         expected = [
             (index, layer, number, tuple(param.shape))
@@ -636,6 +658,24 @@ class Sequential:
                     f"{stored[key].shape}, but layer {layer.name!r} weight {number} has shape {shape}."
                 )
         self.set_weights([stored[key] for key in keys])
+
+
+# The classes from_config can make, by lower-case name (as lookup compares names).
+_LAYER_CLASSES = {
+    name.lower(): getattr(layers_module, name)
+    for name in layers_module.__all__
+    if name not in ("Layer", "Input", "InputLayer")
+}
+
+
+def _check_npz_name(filepath, example):
+    """Refuse Keras's file names: Keras writes HDF5 there, and tinynet's .npz under such a name
+    would mislead the next program to open it."""
+    if os.fspath(filepath).lower().endswith((".h5", ".hdf5", ".keras")):
+        raise ValueError(
+            f"tinynet saves to a NumPy .npz archive, not in Keras's HDF5 format; got "
+            f"{os.fspath(filepath)!r}. Name the file e.g. {example!r}."
+        )
 
 
 def _check_built_for(layer, input_shape):

@@ -81,6 +81,10 @@ class Optimizer:
         """The state this optimizer keeps for one weight array (a list of arrays like it)."""
         return []
 
+    def get_config(self):
+        """The arguments that make this optimizer again, ``type(optimizer)(**config)`` (as Keras)."""
+        return {"learning_rate": self.learning_rate}
+
     def update(self, param, grad, slots):
         raise NotImplementedError
 
@@ -100,6 +104,9 @@ class SGD(Optimizer):
 
     def build_slots(self, param, xp):
         return [xp.zeros_like(param)] if self.momentum else []
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
 
     def update(self, param, grad, slots):
         if not self.momentum:
@@ -127,6 +134,9 @@ class RMSprop(Optimizer):
     def build_slots(self, param, xp):
         return [xp.zeros_like(param)]
 
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
+
     def update(self, param, grad, slots):
         (mean_square,) = slots
         mean_square *= self.rho
@@ -148,6 +158,9 @@ class Adam(Optimizer):
 
     def build_slots(self, param, xp):
         return [xp.zeros_like(param), xp.zeros_like(param)]
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
     def update(self, param, grad, slots):
         m, v = slots
@@ -178,6 +191,11 @@ def _check_fraction(name, value, one_allowed):
 
 
 _OPTIMIZERS = {cls.name: cls for cls in (SGD, RMSprop, Adam)}
+
+
+def from_config(name, config):
+    """An optimizer from its ``name`` (``"sgd"``...) and ``get_config``'s arguments."""
+    return lookup("optimizer", name, _OPTIMIZERS)(**config)
 
 
 def get(identifier):

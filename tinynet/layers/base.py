@@ -67,6 +67,17 @@ class Layer:
         """The output shape for a given input shape; the identity unless the layer changes it."""
         return tuple(input_shape)
 
+    def get_config(self):
+        """The arguments that make this layer again, ``type(layer)(**config)``, as in Keras (for
+        ``model.save``). Subclasses add their own; initializers are left out, because the saved
+        weights replace what they drew."""
+        return {"name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config):
+        """A new layer from ``get_config``'s arguments."""
+        return cls(**config)
+
     def add_weight(self, shape, initializer, column_major=False):
         """Create one weight array: drawn on the host as floatx, moved to the device once.
 

@@ -242,6 +242,11 @@ class Conv2D(Layer):
         out_h, out_w = image_output_size(self, input_shape, self.kernel_size, self.strides, self.padding)
         return (input_shape[0], out_h, out_w, self.filters)
 
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
+                "strides": self.strides, "padding": self.padding, "activation": self.activation.name,
+                "use_bias": self.use_bias}
+
     def numbers_per_sample(self):
         """The im2col matrix (one row of ``kh*kw*C`` numbers per output pixel) dominates."""
         _, out_h, out_w, _ = self.output_shape

@@ -18,6 +18,9 @@ class InputLayer(Layer):
     def __init__(self, shape, name=None):
         super().__init__(name=name, input_shape=shape)
 
+    def get_config(self):
+        return {"shape": self.batch_input_shape[1:], "name": self.name}
+
 
 def Input(shape, name=None):
     """Keras's ``Input(shape=...)``: an :class:`InputLayer` for ``Sequential``."""
@@ -69,6 +72,10 @@ class Dense(Layer):
         self.bias = self.add_weight((self.units,), self.bias_initializer) if self.use_bias else None
         super().build(input_shape)
 
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "activation": self.activation.name,
+                "use_bias": self.use_bias}
+
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 2:
             raise ValueError(
@@ -107,6 +114,9 @@ class Activation(Layer):
         self.activation = activations.get(activation)
         super().__init__(**kwargs)
 
+    def get_config(self):
+        return {**super().get_config(), "activation": self.activation.name}
+
     def forward(self, x, training=False):
         return self.activation.forward(x)
 
@@ -133,6 +143,9 @@ class Dropout(Layer):
             raise ValueError(f"Dropout rate must be a number in [0, 1); got {rate!r}.")
         self.rate = float(rate)
         super().__init__(**kwargs)
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate}
 
     def forward(self, x, training=False):
         if not training or self.rate == 0:

@@ -66,6 +66,10 @@ class Pooling2D(Layer):
         super().__init__(**kwargs)
         self.pool_size, self.strides, self.padding = pool_size, strides, padding
 
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides,
+                "padding": self.padding}
+
     def compute_output_shape(self, input_shape):
         out_h, out_w = image_output_size(self, input_shape, self.pool_size, self.strides, self.padding)
         return (input_shape[0], out_h, out_w, input_shape[3])

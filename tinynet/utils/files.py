@@ -82,6 +82,19 @@ def save_npz_atomic(path, arrays):
                 np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
 
 
+def load_npz(path, what, writer):
+    """Every array of the ``.npz`` at ``path`` as a dict, with a clear error when there is no file
+    or it is not an archive ``writer`` could have written (``what``: "weights file"...). No pickle."""
+    path = os.fspath(path)  # messages show 'w.npz', not PosixPath('w.npz')
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No {what} at {path!r}.")
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            return {key: saved[key] for key in saved.files}
+    except (OSError, ValueError, TypeError, AttributeError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{path!r} is not a {what} written by {writer} (an .npz archive): {error}") from None
+
+
 def _permissions_for(path):
     """Permission bits for the new file: those of the file it replaces, else 0o666 minus the umask.
 

@@ -1,0 +1,92 @@
+"""model.save and load_model: the architecture, the weights and the compile settings (optimizer
+state included) come back, so the loaded model predicts and trains on exactly as the saved one."""
+
+import numpy as np
+import pytest
+
+from tinynet import backend
+from tinynet.layers import Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
+from tinynet.models import Sequential, load_model
+from tinynet.optimizers import SGD, Adam
+from tinynet.utils import set_random_seed, to_categorical
+
+rng = np.random.default_rng(7)
+
+
+def assert_same_weights(got, expected):
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a, b)
+
+
+def summary_lines(model):
+    lines = []
+    model.summary(print_fn=lines.append)
+    return lines
+
+
+@pytest.mark.parametrize("optimizer", [lambda: SGD(learning_rate=0.1, momentum=0.9, nesterov=True),
+                                       lambda: Adam(learning_rate=0.01)])
+def test_a_saved_model_predicts_and_trains_on_as_the_original(tmp_path, array_backend, optimizer):
+    set_random_seed(0)
+    x = rng.random((40, 6), dtype=np.float32)
+    y = to_categorical(rng.integers(0, 3, 40), 3)
+    model = Sequential([Dense(8, activation="tanh", input_shape=(6,)), Dropout(0.25),
+                        Dense(5, use_bias=False, trainable=False), Dense(3), Activation("softmax")])
+    model.compile(optimizer=optimizer(), loss="categorical_crossentropy", metrics=["acc", "mse"])
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    path = tmp_path / "model.npz"
+    model.save(path)
+
+    loaded = load_model(path)
+    assert summary_lines(loaded) == summary_lines(model)
+    assert loaded.metrics_names == model.metrics_names == ["loss", "acc", "mse"]
+    assert type(loaded.optimizer) is type(model.optimizer)
+    assert loaded.optimizer.get_config() == model.optimizer.get_config()
+    assert loaded.optimizer.iterations == model.optimizer.iterations == 10
+    assert [layer.trainable for layer in loaded.layers] == [True, True, False, True, True]
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    # The optimizer's slots came back too: one more step moves both models alike.
+    for trained in (model, loaded):
+        set_random_seed(1)  # the same dropout mask
+        trained.train_on_batch(x[:8], y[:8])
+    assert_same_weights(loaded.get_weights(), model.get_weights())
+
+
+def test_every_image_layer_comes_back(tmp_path):
+    model = Sequential([
+        Conv2D(3, (3, 2), strides=(1, 2), padding="same", activation="relu", input_shape=(8, 8, 2)),
+        MaxPooling2D(2), AveragePooling2D((2, 1), strides=1, padding="valid"), Flatten(),
+        Dense(4, activation="softmax"),
+    ])
+    path = tmp_path / "cnn.npz"
+    model.save(path)  # not compiled: it comes back not compiled
+    loaded = load_model(path)
+    assert loaded.optimizer is None
+    assert [layer.get_config() for layer in loaded.layers] == [layer.get_config() for layer in model.layers]
+    images = rng.random((3, 8, 8, 2), dtype=np.float32)
+    np.testing.assert_array_equal(loaded.predict(images), model.predict(images))
+
+
+def test_a_metric_of_ones_own_cannot_be_saved_and_nothing_is_written(tmp_path):
+    def my_metric(y_true, y_pred):
+        return backend.namespace().mean(y_pred)
+
+    model = Sequential([Dense(2, activation="softmax", input_shape=(3,))])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=[my_metric])
+    with pytest.raises(ValueError, match="cannot save the metric 'my_metric'.*save_weights"):
+        model.save(tmp_path / "model.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_loading_mistakes_are_explained(tmp_path):
+    model = Sequential([Dense(2, input_shape=(3,))])
+    model.save_weights(tmp_path / "weights.npz")
+    with pytest.raises(ValueError, match="holds no model config: was it written by save_weights"):
+        load_model(tmp_path / "weights.npz")
+    with pytest.raises(FileNotFoundError, match="No model file at"):
+        load_model(tmp_path / "missing.npz")
+    with pytest.raises(ValueError, match=r"must be built before it can be saved"):
+        Sequential([Dense(2)]).save(tmp_path / "unbuilt.npz")
+    with pytest.raises(ValueError, match="not in Keras's HDF5 format.*'model.npz'"):
+        model.save(tmp_path / "model.keras")
