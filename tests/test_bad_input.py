@@ -4,6 +4,7 @@ given, raised before anything changes: the weights, the optimizer (its step coun
 per-weight slots) and the compiled loss and metrics are exactly as they were.
 """
 
+import functools
 import warnings
 from dataclasses import dataclass
 from typing import Callable
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 from tinynet import backend
-from tinynet.callbacks import Callback
+from tinynet.callbacks import Callback, LearningRateScheduler
 from tinynet.datasets import mnist
 from tinynet.layers import Activation, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
 from tinynet.models import Sequential
@@ -37,6 +38,13 @@ def data(tmp_path):
     rng = np.random.default_rng(0)
     labels = np.arange(10) % 3
     return Data(rng.random((10, 4), dtype=np.float32), labels, to_categorical(labels, 3), tmp_path)
+
+
+def loss_named_metric(y_true, y_pred):
+    return 0.0
+
+
+loss_named_metric.__name__ = "loss"
 
 
 def trained_model(data, loss=LOSS):
@@ -123,6 +131,11 @@ MODEL_CASES = [
     Case("compile-metrics-string", lambda m, d: m.compile(loss=LOSS, metrics="accuracy"), TypeError,
          ("metrics must be a list", "metrics=['accuracy']")),
     Case("compile-no-loss", lambda m, d: m.compile(optimizer="sgd"), ValueError, ("compile needs a loss",)),
+    Case("compile-two-metrics-one-name",
+         lambda m, d: m.compile(loss=LOSS, metrics=["accuracy", functools.partial(np.mean), functools.partial(np.max)]),
+         ValueError, ("a name of its own", "'partial'", "['accuracy', 'partial', 'partial']")),
+    Case("compile-metric-called-loss", lambda m, d: m.compile(loss=LOSS, metrics=[loss_named_metric]), ValueError,
+         ("none may be 'loss'", "'loss'")),
     # the features and the rank of x
     Case("too-few-features", lambda m, d: m.fit(d.x[:, :3], d.y, verbose=0), ValueError,
          ("(n, 4)", "(10, 3)", "3 features", "expects 4")),
@@ -229,7 +242,7 @@ MODEL_CASES = [
          lambda m, d: m.set_weights([w + 1 for w in m.get_weights()[:-1]] + [np.full(3, 1e300)]),
          ValueError, ("weight 1", "1e+300", "too large for float32")),
     Case("save_weights-as-hdf5", lambda m, d: m.save_weights(d.folder / "model.weights.h5"), ValueError,
-         ("NumPy .npz archive", "HDF5", "model.weights.h5", "'model.weights.npz'")),
+         ("NumPy .npz archive", "Keras's formats", "model.weights.h5", "'model.weights.npz'")),
     Case("set_weights-text", lambda m, d: m.set_weights(m.get_weights()[:-1] + [np.array(["a", "b", "c"])]),
          TypeError, ("must hold numbers",)),
     Case("set_weights-none", lambda m, d: m.set_weights(None), TypeError, ("list of arrays", "NoneType")),
@@ -333,12 +346,17 @@ def test_an_optimizer_of_another_model_is_refused_before_fit_changes_anything(da
     second.compile(optimizer=first.optimizer, loss=LOSS)
     second_weights = second.get_weights()
     before = state(first)
-    with pytest.raises(ValueError, match="already trains another model's weights"):
+    with pytest.raises(ValueError, match="already trains other weights: another model's"):
         second.fit(data.x, data.y, epochs=1, verbose=0)
     assert second.history is None
     assert_same_state(before, state(first))
     for got, expected in zip(second.get_weights(), second_weights):
         np.testing.assert_array_equal(got, expected)
+    unbuilt = Sequential([Dense(3, activation="softmax")])
+    unbuilt.compile(optimizer=first.optimizer, loss=LOSS)
+    with pytest.raises(ValueError, match="already trains other weights"):
+        unbuilt.fit(data.x, data.y, epochs=1, verbose=0)
+    assert not unbuilt.built
 
 
 # Mistakes made without a model, or while building one: nothing to change, a clear message.
@@ -355,6 +373,8 @@ OTHER_CASES = [
     Case("input_shape-zero", lambda d: Dense(3, input_shape=(0,)), ValueError,
          ("input_shape must be a tuple of positive integers", "(0,)")),
     Case("Dropout-rate-1.5", lambda d: Dropout(1.5), ValueError, ("Dropout rate", "[0, 1)", "1.5")),
+    Case("LearningRateScheduler-a-number", lambda d: LearningRateScheduler(0.1), TypeError,
+         ("expects a function schedule(epoch, learning_rate)", "0.1")),
     Case("add-a-name", lambda d: Sequential().add("dense"), TypeError, ("tinynet layer", "'dense'", "str")),
     Case("Dense-on-images", lambda d: Sequential([Dense(3, input_shape=(28, 28))]), ValueError,
          ("2-D input", "(None, 28, 28)", "Flatten()")),
@@ -399,13 +419,30 @@ def test_finiteness_check_names_the_first_bad_sample(dtype, bad_value, shape):
             validation.check_finite("x", values)
 
 
-def test_layer_arguments_are_checked_before_the_layer_takes_a_name():
-    first = Dense(3).name
-    for mistake in (lambda: Dense(0), lambda: Activation("sigmod"), lambda: Dropout(2)):
-        with pytest.raises(ValueError):
-            mistake()
-    number = int(first.rsplit("_", 1)[1])
-    assert Dense(3).name == f"dense_{number + 1}"
+@pytest.mark.parametrize(
+    "make, mistake",
+    [
+        (lambda: Dense(3), lambda: Dense(0)),
+        (lambda: Dense(3), lambda: Dense(3, input_shape=(0,))),
+        (lambda: Activation("relu"), lambda: Activation("sigmod")),
+        (lambda: Dropout(0.5), lambda: Dropout(2)),
+    ],
+)
+def test_layer_arguments_are_checked_before_the_layer_takes_a_name(make, mistake):
+    base, number = make().name.rsplit("_", 1)
+    with pytest.raises(ValueError):
+        mistake()
+    assert make().name == f"{base}_{int(number) + 1}"
+
+
+@pytest.mark.parametrize("method", ["evaluate", "predict"])
+def test_a_bad_batch_size_leaves_an_unbuilt_model_unbuilt(data, method):
+    model = Sequential([Dense(3, activation="softmax")])
+    model.compile(loss=LOSS)
+    arguments = (data.x, data.y) if method == "evaluate" else (data.x,)
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1; got 0"):
+        getattr(model, method)(*arguments, batch_size=0, verbose=0)
+    assert not model.built
 
 
 def test_dropout_takes_a_numpy_rate():

@@ -290,14 +290,14 @@ def test_a_layer_shared_by_two_models_is_one_set_of_weights():
     after = second.get_weights()
     assert not np.array_equal(after[0], before[0])  # the gradient reached the layer below the shared one
     np.testing.assert_array_equal(first.get_weights()[0], after[2])
-    with pytest.raises(ValueError, match=r"was built for inputs of shape \(None, 3\); here it would get \(None, 6\)"):
+    with pytest.raises(ValueError, match=r"was built for inputs of shape \(None, 3\), 3 values on the last axis; got shape \(None, 6\)"):
         Sequential([Dense(6, input_shape=(5,)), shared])
 
 
 def test_calling_a_built_layer_on_the_wrong_number_of_features_says_so():
     dense = Dense(3)
     assert dense(np.ones((2, 4), np.float32)).shape == (2, 3)
-    with pytest.raises(ValueError, match=r"built for inputs of shape \(None, 4\).*got a batch of shape \(2, 5\)"):
+    with pytest.raises(ValueError, match=r"built for inputs of shape \(None, 4\), 4 values on the last axis; got shape \(2, 5\)"):
         dense(np.ones((2, 5), np.float32))
 
 
@@ -391,8 +391,9 @@ def test_layers_and_weights_are_found_as_in_keras():
                         Dense(2, activation="softmax", name="out")])
     hidden, out = model.layers
     assert model.get_layer("hidden") is hidden and model.get_layer(index=-1) is out
-    with pytest.raises(ValueError, match="Unknown layer 'outt'.*Did you mean 'out'"):
+    with pytest.raises(ValueError, match="No such layer: 'outt'. Existing layers are: 'hidden', 'out'."):
         model.get_layer("outt")
+    assert model.get_layer(index=np.int64(0)) is hidden
     with pytest.raises(ValueError, match="a name or an index"):
         model.get_layer()
     with pytest.raises(ValueError, match="from 0 to 1; got 2"):
@@ -402,3 +403,13 @@ def test_layers_and_weights_are_found_as_in_keras():
     assert [id(w) for w in model.non_trainable_weights] == [id(w) for w in hidden.params]
     x = np.random.default_rng(0).random((5, 3), dtype=np.float32)
     np.testing.assert_array_equal(model(x), model.predict(x))
+
+
+def test_calling_a_model_in_training_mode_drops_out():
+    from tinynet.layers import Dropout
+
+    model = Sequential([Dropout(0.5, input_shape=(1000,))])
+    x = np.ones((2, 1000), np.float32)
+    np.testing.assert_array_equal(model(x), x)
+    dropped = model(x, training=True)
+    assert 0.3 < np.mean(dropped == 0) < 0.7 and set(np.unique(dropped)) == {0.0, 2.0}

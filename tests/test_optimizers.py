@@ -171,7 +171,7 @@ def test_one_optimizer_object_cannot_train_two_models():
     second = Sequential([Dense(1, input_shape=(3,))])
     second.compile(optimizer=optimizer, loss="mse")
     weights = second.get_weights()
-    with pytest.raises(ValueError, match="another model's weights"):
+    with pytest.raises(ValueError, match="already trains other weights: another model's"):
         second.fit(x, y, verbose=0)
     for before, after in zip(weights, second.get_weights()):
         np.testing.assert_array_equal(before, after)

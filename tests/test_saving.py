@@ -4,8 +4,9 @@ state included) come back, so the loaded model predicts and trains on exactly as
 import numpy as np
 import pytest
 
-from tinynet import backend
-from tinynet.layers import Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
+from tinynet import backend, metrics
+from tinynet.callbacks import ModelCheckpoint
+from tinynet.layers import Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D
 from tinynet.models import Sequential, load_model
 from tinynet.optimizers import SGD, Adam
 from tinynet.utils import set_random_seed, to_categorical
@@ -88,5 +89,71 @@ def test_loading_mistakes_are_explained(tmp_path):
         load_model(tmp_path / "missing.npz")
     with pytest.raises(ValueError, match=r"must be built before it can be saved"):
         Sequential([Dense(2)]).save(tmp_path / "unbuilt.npz")
-    with pytest.raises(ValueError, match="not in Keras's HDF5 format.*'model.npz'"):
+    with pytest.raises(ValueError, match=r"not in Keras's formats \(.h5, .keras\).*'model.npz'"):
         model.save(tmp_path / "model.keras")
+
+
+def test_a_model_declared_with_input_comes_back(tmp_path):
+    model = Sequential([Input(shape=(4,)), Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=[metrics.categorical_accuracy])
+    model.save(tmp_path / "model.npz")
+    loaded = load_model(tmp_path / "model.npz", compile=False)
+    assert loaded.input_shape == (None, 4) and loaded.optimizer is None
+    assert_same_weights(loaded.get_weights(), model.get_weights())
+    assert load_model(tmp_path / "model.npz").metrics_names == ["loss", "categorical_accuracy"]
+
+
+def test_load_weights_reads_a_whole_model_file_too(tmp_path):
+    model = Sequential([Dense(3, input_shape=(4,))])
+    model.compile(optimizer=SGD(momentum=0.5), loss="mse")
+    model.train_on_batch(rng.random((2, 4), dtype=np.float32), rng.random((2, 3), dtype=np.float32))
+    model.save(tmp_path / "model.npz")
+    other = Sequential([Dense(3, input_shape=(4,))])
+    other.load_weights(tmp_path / "model.npz")
+    assert_same_weights(other.get_weights(), model.get_weights())
+
+
+class MyDense(Dense):
+    pass
+
+
+def own_accuracy(y_true, y_pred):
+    return 0.5
+
+
+own_accuracy.__name__ = "accuracy"  # a function of one's own under a built-in's name
+
+
+def test_what_cannot_be_made_again_by_name_is_refused_before_writing(tmp_path):
+    path = tmp_path / "model.npz"
+    with pytest.raises(ValueError, match="cannot save layer 'mine'.*no layer class 'MyDense'"):
+        Sequential([MyDense(2, input_shape=(3,), name="mine")]).save(path)
+
+    named_like_a_builtin = Sequential([Dense(2, activation="softmax", input_shape=(3,))])
+    named_like_a_builtin.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=[own_accuracy])
+    with pytest.raises(ValueError, match="cannot save the metric 'accuracy': it is not the one tinynet knows"):
+        named_like_a_builtin.save(path)
+
+    first = Sequential([Dense(2, input_shape=(3,))])
+    first.compile(optimizer=SGD(momentum=0.9), loss="mse")
+    first.train_on_batch(np.ones((2, 3), np.float32), np.ones((2, 2), np.float32))
+    first.add(Dense(1))  # the optimizer's slots are for the two weights it had
+    with pytest.raises(ValueError, match="already trains other weights"):
+        first.save(path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_model_checkpoint_saves_the_whole_model_as_keras_does(tmp_path):
+    x = rng.random((20, 4), dtype=np.float32)
+    y = to_categorical(rng.integers(0, 2, 20), 2)
+    model = Sequential([Dense(2, activation="softmax", input_shape=(4,))])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[ModelCheckpoint(str(tmp_path / "m.{epoch}.npz"))])
+    np.testing.assert_array_equal(load_model(tmp_path / "m.2.npz").predict(x), model.predict(x))
+
+    with pytest.raises(ValueError, match=r"not in Keras's formats.*'model.\{epoch:02d\}.npz'"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[ModelCheckpoint(str(tmp_path / "w.{epoch:02d}.hdf5"))])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=[own_accuracy])
+    with pytest.raises(ValueError, match="ModelCheckpoint: model.save cannot save the metric.*save_weights_only=True"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[ModelCheckpoint(str(tmp_path / "m.npz"))])
+    assert model.optimizer.iterations == 0 and sorted(p.name for p in tmp_path.iterdir()) == ["m.1.npz", "m.2.npz"]

@@ -2,8 +2,7 @@
 
 The Keras MNIST tutorial runs with ``keras`` replaced by ``tinynet`` in its imports::
 
-    from tinynet.layers import Input
-from tinynet.models import Sequential
+    from tinynet.models import Sequential
     from tinynet.layers import Dense
 
 Where each idea lives: ``backend`` (NumPy or CuPy), ``layers``, ``activations``, ``losses``,

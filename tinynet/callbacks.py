@@ -10,15 +10,18 @@
 
 Before any of them, ``fit`` calls ``check_logs(names)`` with the names its epoch logs will hold,
 so that a callback asking for one that will never come (``val_loss`` without validation data)
-fails before training changes anything. Epochs and batches count from 0, as in Keras; ``on_batch_begin``/``on_batch_end`` are Keras's older
-names of the batch hooks and are called too. Batch hooks are called only for callbacks that
-define them, because their ``logs`` (the batch's loss) must be copied from the device each step.
+fails before training changes anything. Epochs and batches count from 0, as in Keras;
+``on_batch_begin``/``on_batch_end`` are Keras's older names of the batch hooks and are called too.
+Batch hooks are called only for callbacks that define them, because their ``logs`` (the batch's
+loss) must be copied from the device each step.
 A callback stops training by setting ``self.model.stop_training = True``.
 """
 
 import inspect
 import math
 import string
+
+from tinynet import saving
 
 
 class Callback:
@@ -184,6 +187,10 @@ class LearningRateScheduler(Callback):
 
     def __init__(self, schedule, verbose=0):
         super().__init__()
+        if not callable(schedule):
+            raise TypeError(
+                f"LearningRateScheduler expects a function schedule(epoch, learning_rate); got {schedule!r}."
+            )
         self.schedule = schedule
         self.verbose = verbose
         # schedule(epoch, learning_rate), or schedule(epoch) as old Keras allowed. Keras tries the
@@ -217,12 +224,13 @@ class LearningRateScheduler(Callback):
 
 
 class ModelCheckpoint(Callback):
-    """Saves the weights after each epoch (or only when ``monitor`` improved, with ``save_best_only``).
+    """Saves the model after each epoch (or only when ``monitor`` improved, with ``save_best_only``).
 
-    ``filepath`` may hold fields filled from the epoch (counting from 1) and the logs, such as
-    ``"weights.{epoch:02d}-{val_loss:.2f}.npz"``. Each file is written atomically: a crash leaves
-    the previous file or the new one, never half of one. tinynet saves weights (``.npz``) only,
-    so ``save_weights_only`` is accepted for Keras compatibility and always behaves as True.
+    As in Keras, the whole model by default (``model.save``: ``load_model`` gives it back), or only
+    its weights with ``save_weights_only=True`` (``save_weights``). ``filepath`` may hold fields
+    filled from the epoch (counting from 1) and the logs, such as
+    ``"model.{epoch:02d}-{val_loss:.2f}.npz"``. Each file is written atomically: a crash leaves
+    the previous file or the new one, never half of one.
     """
 
     def __init__(
@@ -231,7 +239,7 @@ class ModelCheckpoint(Callback):
         monitor="val_loss",
         verbose=0,
         save_best_only=False,
-        save_weights_only=True,
+        save_weights_only=False,
         mode="auto",
     ):
         super().__init__()
@@ -244,16 +252,22 @@ class ModelCheckpoint(Callback):
         self.best = None
 
     def check_logs(self, names):
+        saving.check_file_name(self.filepath, "model.{epoch:02d}.npz")
         fields = {field for _, field, _, _ in string.Formatter().parse(self.filepath) if field is not None}
         unknown = sorted(fields - {"epoch", *names})
         if unknown:
             raise ValueError(
-                f"ModelCheckpoint cannot fill {', '.join(map(repr, unknown))} in filepath {self.filepath!r}: the "
-                f"fields available are epoch, {', '.join(names)}. (val_ values need validation_split "
-                "or validation_data.)"
+                f"ModelCheckpoint cannot fill {', '.join(map(repr, unknown))} in filepath "
+                f"{self.filepath!r}: the fields available are epoch, {', '.join(names)}. (val_ values "
+                "need validation_split or validation_data.)"
             )
         if self.save_best_only:
             _check_monitored(self.monitor, names, "ModelCheckpoint")
+        if not self.save_weights_only:
+            try:
+                saving.check_savable(self.model)
+            except ValueError as error:
+                raise ValueError(f"ModelCheckpoint: {error} Or pass save_weights_only=True.") from None
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -270,7 +284,10 @@ class ModelCheckpoint(Callback):
             self.best = current
         elif self.verbose:
             print(f"\nEpoch {epoch + 1}: saving model to {path}")
-        self.model.save_weights(path)
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)
 
 
 class TerminateOnNaN(Callback):

@@ -94,6 +94,8 @@ def get(identifier):
     Returns ``(name, function)``; the name is the key ``History`` and the progress bar use, the one
     the user wrote (``"accuracy"`` stays ``"accuracy"``, ``"acc"`` stays ``"acc"``).
     """
+    if callable(identifier) and identifier in _METRICS.values():  # tinynet's own, as by its name
+        return identifier.__name__, identifier
     if callable(identifier):
         name = getattr(identifier, "__name__", None) or type(identifier).__name__.lower()  # a partial has none
         return name, _batch_mean_of(identifier)
@@ -106,11 +108,11 @@ def _batch_mean_of(function):
 
     def batch_mean(y_true, y_pred):
         value = function(y_true, y_pred)
-        xp = backend.namespace()
         if not backend.is_backend_array(value):  # a Python or NumPy number: onto the device
-            value = xp.asarray(value, dtype=y_pred.dtype, device=backend.device())
+            value = backend.asarray(value, dtype=backend.dtype_name(y_pred))
         if value.ndim == 0:
             return value
+        xp = backend.namespace()
         return xp.mean(xp.astype(value, y_pred.dtype))  # astype: booleans (hits) count as 1 and 0
 
     return batch_mean

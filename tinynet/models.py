@@ -15,6 +15,7 @@ of the loss and metrics in a Keras progress bar.
 """
 
 import contextlib
+import numbers
 import os
 import signal
 import sys
@@ -25,11 +26,10 @@ import numpy as np
 from tinynet import backend, losses, optimizers
 from tinynet import metrics as metrics_module
 from tinynet.callbacks import Callback, History
-from tinynet import layers as layers_module
 from tinynet.layers.base import Layer, _unique_name
 from tinynet.layers.core import InputLayer
 from tinynet.random import generator
-from tinynet.saving import load_model, save_model
+from tinynet.saving import LAYER_CLASSES, check_file_name, load_model, save_model, weight_arrays
 from tinynet.utils import validation
 from tinynet.utils.lookup import lookup
 from tinynet.utils.files import load_npz, save_npz_atomic
@@ -71,16 +71,20 @@ class Sequential:
         return list(self._layers)
 
     def get_layer(self, name=None, index=None):
-        """The layer called ``name`` (``"dense_1"``), or the one at position ``index``."""
+        """The layer called ``name`` (``"dense_1"``; the first, if several are), or the one at
+        position ``index``, as in Keras."""
         if (name is None) == (index is None):
             raise ValueError("get_layer needs a name or an index (one of them), e.g. get_layer('dense_1').")
         if index is not None:
             count = len(self._layers)
-            if isinstance(index, bool) or not isinstance(index, int) or not -count <= index < count:
+            if isinstance(index, bool) or not isinstance(index, numbers.Integral) or not -count <= index < count:
                 raise ValueError(f"get_layer index must be an integer from 0 to {count - 1}; got {index!r}.")
             return self._layers[index]
-        layers = {layer.name: layer for layer in self._layers}
-        return layers[name] if name in layers else lookup("layer", name, layers)
+        for layer in self._layers:
+            if layer.name == name:
+                return layer
+        names = ", ".join(repr(layer.name) for layer in self._layers) or "none"
+        raise ValueError(f"No such layer: {name!r}. Existing layers are: {names}.")
 
     @property
     def weights(self):
@@ -144,7 +148,7 @@ class Sequential:
         shape = tuple(input_shape)
         for layer in self._layers:
             _build_layer(layer, shape)
-            shape = layer.output_shape
+            shape = tuple(layer.compute_output_shape(shape))
 
     def _output_shape_for(self, input_shape):
         """The model's output shape for inputs of ``input_shape``; raises if a layer cannot take
@@ -154,14 +158,14 @@ class Sequential:
         shape = tuple(input_shape)
         for layer in self._layers:
             if layer.built:
-                _check_built_for(layer, shape)
-                shape = layer.output_shape
-            else:
-                shape = tuple(layer.compute_output_shape(shape))
+                layer.check_input(shape)
+            shape = tuple(layer.compute_output_shape(shape))
         return shape
 
     @property
     def input_shape(self):
+        if not self._layers and self._declared_input_shape is not None:  # an Input and nothing more yet
+            return self._declared_input_shape
         return self._layers[0].input_shape
 
     @property
@@ -236,6 +240,14 @@ class Sequential:
         loss = losses.get(loss)
         optimizer = optimizers.get(optimizer)
         metrics = [metrics_module.get(m) for m in (metrics or [])]
+        names = [name for name, _ in metrics]
+        repeated = sorted({name for name in names if names.count(name) > 1} | ({"loss"} & set(names)))
+        if repeated:  # History and the progress bar key each value by its name
+            raise ValueError(
+                f"Each metric needs a name of its own, and none may be 'loss'; got "
+                f"{', '.join(map(repr, repeated))} among {names}. Give a metric function its own name "
+                "(def my_metric(y_true, y_pred): ...)."
+            )
         self.loss, self.optimizer, self.metrics = loss, optimizer, metrics
         self.stop_training = False
 
@@ -370,10 +382,11 @@ class Sequential:
         log_names = [*self.metrics_names, *(f"val_{name}" for name in self.metrics_names if x_val is not None)]
         log_names += [name for callback in callbacks for name in callback.logs_added]
         for callback in callbacks:
+            callback.set_model(self)  # check_logs may ask about the model (ModelCheckpoint)
             callback.check_logs(log_names)
+        self.optimizer.check_same_weights(self._params)  # an unbuilt model has none: only a new optimizer fits
         if not self.built:
             self.build((None, *x.shape[1:]))
-        self.optimizer.check_weights(self._params)
 
         x, y = self._to_device(x, y)
         if x_val is not None:
@@ -483,8 +496,9 @@ class Sequential:
         the result is the mean over all samples whatever it is.
         """
         self._check_compiled("evaluate")
+        batch_size = _check_inference_batch_size(batch_size)
         x, y = self._prepare(x, y)
-        batch_size = validation.check_count("batch_size", self._inference_batch_size(batch_size), 1)
+        batch_size = self._inference_batch_size(batch_size)
         x, y = self._to_device(x, y)
         values = self._evaluate_arrays(x, y, batch_size, verbose)
         return values[0] if len(values) == 1 else values
@@ -509,8 +523,9 @@ class Sequential:
 
     def predict(self, x, batch_size=None, verbose=0):
         """The model's outputs for ``x``, as a NumPy array (one row per sample)."""
+        batch_size = _check_inference_batch_size(batch_size)
         x, _ = self._prepare(x)
-        batch_size = validation.check_count("batch_size", self._inference_batch_size(batch_size), 1)
+        batch_size = self._inference_batch_size(batch_size)
         x = backend.asarray(x)
         xp = backend.namespace()
         outputs = [
@@ -537,9 +552,11 @@ class Sequential:
         x, _ = self._prepare(x)
         return backend.to_numpy(self._forward(backend.asarray(x), training=False))
 
-    def __call__(self, x):
-        """``model(x)``: the outputs for the batch ``x`` (inference mode), as ``predict_on_batch``."""
-        return self.predict_on_batch(x)
+    def __call__(self, x, training=False):
+        """``model(x)``: the outputs for the batch ``x`` as a NumPy array, in inference mode unless
+        ``training=True`` (then dropout drops, as in a training step)."""
+        x, _ = self._prepare(x)
+        return backend.to_numpy(self._forward(backend.asarray(x), training=training))
 
     def layer_outputs(self, x):
         """Every layer's output for ``x``, first layer first, as NumPy arrays (inference mode).
@@ -589,7 +606,7 @@ class Sequential:
     def save_weights(self, filepath):
         """Save all weights to an ``.npz`` file, written atomically, with each layer's name and shapes."""
         self._check_built("its weights can be saved")
-        _check_npz_name(filepath, "model.weights.npz")
+        check_file_name(filepath, "model.weights.npz")
         save_npz_atomic(filepath, self._weights_by_name())
 
     def _weights_by_name(self):
@@ -603,8 +620,6 @@ class Sequential:
     def save(self, filepath):
         """Save the whole model, architecture, weights and compile settings, to one ``.npz`` file;
         ``tinynet.models.load_model(filepath)`` gives it back (see ``tinynet.saving``)."""
-        self._check_built("it can be saved")
-        _check_npz_name(filepath, "model.npz")
         save_model(self, filepath)
 
     def get_config(self):
@@ -612,24 +627,30 @@ class Sequential:
         return {
             "name": self.name,
             "input_shape": list(self.input_shape[1:]) if self.built else None,
-            "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()} for layer in self._layers],
+            "layers": [
+                {"class_name": type(layer).__name__, "config": layer.get_config()} for layer in self._layers
+            ],
         }
 
     @classmethod
     def from_config(cls, config):
-        """A new model, with new weights, from ``get_config``'s description."""
+        """A new model from ``get_config``'s description: the same layers, with new weights, drawn
+        by the default initializers (``get_config`` leaves initializers out: ``load_model`` replaces
+        what they draw with the saved weights)."""
         model = cls(name=config["name"])
         for layer in config["layers"]:
-            layer_class = lookup("layer class", layer["class_name"], _LAYER_CLASSES)
+            layer_class = lookup("layer class", layer["class_name"], LAYER_CLASSES)
             model.add(layer_class.from_config(layer["config"]))
         if config["input_shape"] is not None:
             model.build((None, *config["input_shape"]))
         return model
 
     def load_weights(self, filepath):
-        """Load weights saved by ``save_weights``; the file must match this model's layers and shapes."""
+        """Load weights saved by ``save_weights`` (or ``save``); the file must match this model's
+        layers and shapes."""
         self._check_built("weights can be loaded into it")
-        self._set_saved_weights(load_npz(filepath, "weights file", "save_weights"), os.fspath(filepath))
+        stored = load_npz(filepath, "weights file", "save_weights")
+        self._set_saved_weights(weight_arrays(stored), os.fspath(filepath))
 
     def _set_saved_weights(self, stored, filepath):
         """Set the weights from ``stored``, the arrays save_weights wrote (checked against this model)."""
@@ -660,37 +681,15 @@ class Sequential:
         self.set_weights([stored[key] for key in keys])
 
 
-# The classes from_config can make, by lower-case name (as lookup compares names).
-_LAYER_CLASSES = {
-    name.lower(): getattr(layers_module, name)
-    for name in layers_module.__all__
-    if name not in ("Layer", "Input", "InputLayer")
-}
-
-
-def _check_npz_name(filepath, example):
-    """Refuse Keras's file names: Keras writes HDF5 there, and tinynet's .npz under such a name
-    would mislead the next program to open it."""
-    if os.fspath(filepath).lower().endswith((".h5", ".hdf5", ".keras")):
-        raise ValueError(
-            f"tinynet saves to a NumPy .npz archive, not in Keras's HDF5 format; got "
-            f"{os.fspath(filepath)!r}. Name the file e.g. {example!r}."
-        )
-
-
-def _check_built_for(layer, input_shape):
-    """A built layer (one shared with another model) must be given the shape it was built for."""
-    if tuple(layer.input_shape[1:]) != tuple(input_shape[1:]):
-        raise ValueError(
-            f"Layer {layer.name!r} was built for inputs of shape {tuple(layer.input_shape)}; "
-            f"here it would get {tuple(input_shape)}."
-        )
+def _check_inference_batch_size(batch_size):
+    """A batch size given to evaluate or predict, checked before anything happens (None: the default)."""
+    return None if batch_size is None else validation.check_count("batch_size", batch_size, 1)
 
 
 def _build_layer(layer, input_shape):
-    """Build ``layer`` for ``input_shape``, or check that it was built for it already."""
+    """Build ``layer`` for ``input_shape``, or check that it can take it if it is built already."""
     if layer.built:
-        _check_built_for(layer, input_shape)
+        layer.check_input(input_shape)
     else:
         layer.build(tuple(input_shape))
 

@@ -60,21 +60,22 @@ class Optimizer:
             self.slots = [self.build_slots(p, xp) for p in params]
             self.built_for = list(params)
         else:
-            self.check_weights(params)
+            self.check_same_weights(params)
         self.iterations += 1
         for param, grad, slots in zip(params, grads, self.slots):
             if grad is not None:
                 self.update(param, grad, slots)
 
-    def check_weights(self, params):
+    def check_same_weights(self, params):
         """Raise if this optimizer has trained weight arrays other than ``params`` already: its
         momentum (and Adam's averages) belong to the first model's weights, as in Keras."""
         if self.built_for is not None and (
             len(params) != len(self.built_for) or any(p is not q for p, q in zip(params, self.built_for))
         ):
             raise ValueError(
-                f"This {type(self).__name__} optimizer already trains another model's weights. "
-                "Give each model its own optimizer object, e.g. compile(optimizer=SGD(0.1)) per model."
+                f"This {type(self).__name__} optimizer already trains other weights: another model's, "
+                "or this model's before layers were added. Give each model its own optimizer object, "
+                "e.g. compile(optimizer=SGD(0.1)) per model, and compile a model again after adding layers."
             )
 
     def build_slots(self, param, xp):

@@ -11,8 +11,9 @@ everything needed to predict, or to go on training where it stopped:
 - the optimizer's state: its step count and, per weight, its slots (SGD's velocity, Adam's
   averages), so that momentum carries on after loading.
 
-Like Keras 3's ``.keras`` files, but readable with NumPy alone. Only what has a name tinynet knows
-can be saved: a metric function of your own would have to be saved as code, and ``save`` says so.
+Like Keras 3's ``.keras`` files, but readable with NumPy alone. Only what tinynet can make again
+from a name can be saved: a layer class or a metric function of your own would have to be saved
+as code, and ``save`` says so before it writes anything.
 """
 
 import json
@@ -20,15 +21,66 @@ import os
 
 import numpy as np
 
-from tinynet import backend, losses, metrics, optimizers
+from tinynet import backend, layers, losses, metrics, optimizers
 from tinynet.utils.files import load_npz, save_npz_atomic
 
 CONFIG_KEY = "config"
+_OPTIMIZER_PREFIX = "optimizer:"
 _ITERATIONS_KEY = "optimizer:iterations"
+
+# The layer classes a saved config may name, by lower-case name (as lookup compares names).
+# Input declares a shape and is not kept as a layer, so it never appears in a config.
+LAYER_CLASSES = {
+    name.lower(): getattr(layers, name) for name in layers.__all__ if name not in ("Layer", "Input", "InputLayer")
+}
+
+
+def check_file_name(filepath, example):
+    """Refuse Keras's file names (``.h5``, ``.hdf5``, ``.keras``): Keras's own formats live there,
+    and tinynet's ``.npz`` under such a name would mislead the next program to open it."""
+    if os.fspath(filepath).lower().endswith((".h5", ".hdf5", ".keras")):
+        raise ValueError(
+            f"tinynet saves to a NumPy .npz archive, not in Keras's formats (.h5, .keras); got "
+            f"{os.fspath(filepath)!r}. Name the file e.g. {example!r}."
+        )
+
+
+def check_savable(model):
+    """Raise unless everything ``save_model`` writes about ``model`` can be made again by name:
+    its layer classes, its loss and metrics as given to compile, its optimizer's state."""
+    for layer in model.layers:
+        if LAYER_CLASSES.get(type(layer).__name__.lower()) is not type(layer):
+            raise ValueError(f"model.save cannot save layer {layer.name!r}: tinynet has no layer class "
+                             f"{type(layer).__name__!r} to make it again. Save the weights with save_weights.")
+    if model.optimizer is None:
+        return
+    # (kind, name, what compile made of what it was given, what it would make of the name)
+    given = [("loss", model.loss.name, type(model.loss), type(_by_name(losses.get, model.loss.name)))]
+    for name, function in model.metrics:
+        known = _by_name(metrics.get, name)
+        given.append(("metric", name, function, known and known[1]))
+    for kind, name, used, by_name in given:
+        if used is not by_name:  # a function or class of one's own, whatever its name
+            raise ValueError(
+                f"model.save cannot save the {kind} {name!r}: it is not the one tinynet knows by that "
+                "name. Save the weights with save_weights, and compile the model in code after loading."
+            )
+    model.optimizer.check_same_weights(model._params)
+
+
+def _by_name(get, name):
+    """What ``get`` (``losses.get``, ``metrics.get``) makes of ``name``, or None if it knows none."""
+    try:
+        return get(name)
+    except ValueError:
+        return None
 
 
 def save_model(model, filepath):
     """Write ``model`` (built; compiled or not) to ``filepath`` (see the module's docstring)."""
+    model._check_built("it can be saved")
+    check_file_name(filepath, "model.npz")
+    check_savable(model)
     config = {"model": model.get_config(), "compile": _compile_config(model)}
     arrays = {CONFIG_KEY: np.array(json.dumps(config))}
     arrays.update(model._weights_by_name())
@@ -37,13 +89,20 @@ def save_model(model, filepath):
         arrays[_ITERATIONS_KEY] = np.array(optimizer.iterations)
         for index, slots in enumerate(optimizer.slots):
             for number, slot in enumerate(slots):
-                arrays[f"optimizer:{index:03d}:{number}"] = backend.to_numpy(slot)
+                arrays[f"{_OPTIMIZER_PREFIX}{index:03d}:{number}"] = backend.to_numpy(slot)
     save_npz_atomic(filepath, arrays)
 
 
-def load_model(filepath):
-    """The model ``save_model`` wrote to ``filepath``: built, with its weights, compiled as it was
-    (optimizer state included) if it was compiled."""
+def weight_arrays(stored):
+    """The weights among the arrays of a file that save_weights or save_model wrote."""
+    return {
+        key: array for key, array in stored.items() if key != CONFIG_KEY and not key.startswith(_OPTIMIZER_PREFIX)
+    }
+
+
+def load_model(filepath, compile=True):
+    """The model ``save_model`` wrote to ``filepath``: built, with its weights, and compiled as it
+    was (optimizer state included) if it was compiled, unless ``compile=False`` (as in Keras)."""
     from tinynet.models import Sequential  # here: models imports this module
 
     stored = load_npz(filepath, "model file", "model.save")
@@ -52,20 +111,19 @@ def load_model(filepath):
             f"{os.fspath(filepath)!r} holds no model config: was it written by save_weights? "
             "Then build the model in code and call model.load_weights on it."
         )
-    config = json.loads(str(stored.pop(CONFIG_KEY)))
+    config = json.loads(str(stored[CONFIG_KEY]))
     model = Sequential.from_config(config["model"])
+    model._set_saved_weights(weight_arrays(stored), os.fspath(filepath))
     compile_config = config["compile"]
-    if compile_config is not None:
+    if compile and compile_config is not None:
         optimizer = compile_config["optimizer"]
         model.compile(
             optimizer=optimizers.from_config(optimizer["name"], optimizer["config"]),
             loss=compile_config["loss"],
             metrics=compile_config["metrics"],
         )
-    slots = {key: stored.pop(key) for key in list(stored) if key.startswith("optimizer:")}
-    model._set_saved_weights(stored, os.fspath(filepath))
-    if slots:
-        _restore_optimizer_state(model.optimizer, model._params, slots)
+        if _ITERATIONS_KEY in stored:
+            _restore_optimizer_state(model.optimizer, model._params, stored)
     return model
 
 
@@ -73,30 +131,19 @@ def _compile_config(model):
     """The compile settings as names and numbers, or None for a model not compiled."""
     if model.optimizer is None:
         return None
-    metric_names = [name for name, _ in model.metrics]
-    for kind, name, get in [("loss", model.loss.name, losses.get)] + [
-        ("metric", name, metrics.get) for name in metric_names
-    ]:
-        try:
-            get(name)
-        except (ValueError, TypeError):
-            raise ValueError(
-                f"model.save cannot save the {kind} {name!r}: it is not one tinynet knows by name. "
-                "Save the weights with save_weights, and compile the model in code after loading them."
-            ) from None
-    optimizer = model.optimizer
     return {
-        "optimizer": {"name": optimizer.name, "config": optimizer.get_config()},
+        "optimizer": {"name": model.optimizer.name, "config": model.optimizer.get_config()},
         "loss": model.loss.name,
-        "metrics": metric_names,
+        "metrics": [name for name, _ in model.metrics],
     }
 
 
 def _restore_optimizer_state(optimizer, params, stored):
     """Give ``optimizer`` the step count and slots save_model stored for the weights ``params``."""
-    optimizer.iterations = int(stored.pop(_ITERATIONS_KEY))
+    optimizer.iterations = int(stored[_ITERATIONS_KEY])
     optimizer.slots = [[] for _ in params]
-    for key in sorted(stored):  # "optimizer:<weight index>:<slot number>", slots in order
+    slot_keys = sorted(key for key in stored if key.startswith(_OPTIMIZER_PREFIX) and key != _ITERATIONS_KEY)
+    for key in slot_keys:  # "optimizer:<weight index>:<slot number>", slots in order
         index = int(key.split(":")[1])
         optimizer.slots[index].append(backend.asarray(stored[key], dtype=backend.dtype_name(params[index])))
     optimizer.built_for = list(params)

@@ -42,10 +42,10 @@ class Layer:
     """
 
     def __init__(self, name=None, input_shape=None, input_dim=None, trainable=True):
-        self.name = name or _unique_name(type(self))
         if input_dim is not None:
             input_shape = (input_dim,)
         self.batch_input_shape = None if input_shape is None else (None, *_as_shape(input_shape))
+        self.name = name or _unique_name(type(self))  # after the checks: a mistake uses up no name
         self.trainable = trainable
         self.built = False
         self.params = []
@@ -66,6 +66,17 @@ class Layer:
     def compute_output_shape(self, input_shape):
         """The output shape for a given input shape; the identity unless the layer changes it."""
         return tuple(input_shape)
+
+    def check_input(self, input_shape):
+        """Raise unless this built layer can take inputs of ``input_shape`` (when it is called
+        again, or shared with another model). Its weights fix the length of the last axis, which
+        Keras checks too; the other axes may change where ``compute_output_shape`` allows."""
+        if self.params and input_shape[-1] != self.input_shape[-1]:
+            raise ValueError(
+                f"Layer {self.name!r} was built for inputs of shape {self.input_shape}, "
+                f"{self.input_shape[-1]} values on the last axis; got shape {tuple(input_shape)}."
+            )
+        self.compute_output_shape(input_shape)
 
     def get_config(self):
         """The arguments that make this layer again, ``type(layer)(**config)``, as in Keras (for
@@ -176,14 +187,10 @@ class Layer:
     def __call__(self, x):
         """Apply the layer to a NumPy batch, in inference mode, and return a NumPy array."""
         x = backend.asarray(x)
-        if not self.built:
+        if self.built:
+            self.check_input(tuple(x.shape))
+        else:
             self.build((None, *x.shape[1:]))
-        elif self.params and x.shape[-1] != self.input_shape[-1]:
-            # What Keras checks too: the weights fix the length of the last axis.
-            raise ValueError(
-                f"Layer {self.name!r} was built for inputs of shape {self.input_shape}, "
-                f"{self.input_shape[-1]} values on the last axis; got a batch of shape {tuple(x.shape)}."
-            )
         return backend.to_numpy(self.forward(x, training=False))
 
     def __repr__(self):

@@ -18,9 +18,6 @@ class InputLayer(Layer):
     def __init__(self, shape, name=None):
         super().__init__(name=name, input_shape=shape)
 
-    def get_config(self):
-        return {"shape": self.batch_input_shape[1:], "name": self.name}
-
 
 def Input(shape, name=None):
     """Keras's ``Input(shape=...)``: an :class:`InputLayer` for ``Sequential``."""
