@@ -229,6 +229,23 @@ def test_on_batch_methods_and_predict(array_backend):
     )
 
 
+def test_verbose_auto_return_dict_and_predicts_progress_bar_as_in_keras(monkeypatch):
+    x, y = small_data(samples=50)
+    model = tutorial_model()
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", stream)
+    history = model.fit(x, y, batch_size=10, epochs=1, verbose="auto")
+    assert re.search(r"50/50 \[={30}\] - .* - loss: ", stream.getvalue()) and len(history.epoch) == 1
+    values = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert list(values) == ["loss", "accuracy"] and [*values.values()] == model.evaluate(x, y, verbose=0)
+    stream.seek(0), stream.truncate()
+    model.predict(x, batch_size=20, verbose=1)
+    assert len(stream.getvalue().splitlines()) == 1  # not a terminal: the finished line only
+    assert re.fullmatch(r"50/50 \[={30}\] - \d+s \d+(us|ms)/step", stream.getvalue().strip())
+    with pytest.raises(ValueError, match="verbose must be an integer >= 0; got -1"):
+        model.predict(x, verbose=-1)
+
+
 def test_weights_round_trip_through_a_file(tmp_path, array_backend):
     model = tutorial_model()
     shapes = [w.shape for w in model.get_weights()]

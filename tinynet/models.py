@@ -367,7 +367,7 @@ class Sequential:
         batch_size = validation.check_count("batch_size", 32 if batch_size is None else batch_size, 1)
         epochs = validation.check_count("epochs", epochs, 0)
         initial_epoch = validation.check_count("initial_epoch", initial_epoch, 0)
-        verbose = validation.check_count("verbose", verbose, 0)
+        verbose = validation.check_verbose(verbose)
         if callbacks is not None and not isinstance(callbacks, (list, tuple)):
             raise TypeError(f"callbacks must be a list, e.g. callbacks=[EarlyStopping()]; got {callbacks!r}.")
         callbacks = list(callbacks or [])
@@ -489,18 +489,22 @@ class Sequential:
 
     # --- evaluate and predict ------------------------------------------------------------------
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose=1):
-        """The loss (and metrics) on ``(x, y)``: a float, or a list ``[loss, metric, ...]``.
+    def evaluate(self, x=None, y=None, batch_size=None, verbose=1, return_dict=False):
+        """The loss (and metrics) on ``(x, y)``: a float, or a list ``[loss, metric, ...]``, or with
+        ``return_dict=True`` a dict ``{"loss": ..., "accuracy": ...}`` (as in Keras).
 
         ``batch_size`` only bounds memory (by default, chunks sized by ``INFERENCE_CHUNK_BYTES``);
         the result is the mean over all samples whatever it is.
         """
         self._check_compiled("evaluate")
         batch_size = _check_inference_batch_size(batch_size)
+        verbose = validation.check_verbose(verbose)
         x, y = self._prepare(x, y)
         batch_size = self._inference_batch_size(batch_size)
         x, y = self._to_device(x, y)
         values = self._evaluate_arrays(x, y, batch_size, verbose)
+        if return_dict:
+            return dict(zip(self.metrics_names, values))
         return values[0] if len(values) == 1 else values
 
     def _inference_batch_size(self, batch_size):
@@ -522,15 +526,20 @@ class Sequential:
         return means.means()
 
     def predict(self, x, batch_size=None, verbose=0):
-        """The model's outputs for ``x``, as a NumPy array (one row per sample)."""
+        """The model's outputs for ``x``, as a NumPy array (one row per sample); ``verbose=1`` shows
+        a progress bar, as ``evaluate`` does."""
         batch_size = _check_inference_batch_size(batch_size)
+        verbose = validation.check_verbose(verbose)
         x, _ = self._prepare(x)
         batch_size = self._inference_batch_size(batch_size)
         x = backend.asarray(x)
         xp = backend.namespace()
-        outputs = [
-            self._forward(x[start:stop, ...], training=False) for start, stop in _batches(x.shape[0], batch_size)
-        ]
+        progbar = Progbar(x.shape[0], verbose=verbose) if verbose else None
+        outputs = []
+        for start, stop in _batches(x.shape[0], batch_size):
+            outputs.append(self._forward(x[start:stop, ...], training=False))
+            if progbar is not None:
+                progbar.update(stop)
         return backend.to_numpy(outputs[0] if len(outputs) == 1 else xp.concat(outputs, axis=0))
 
     def train_on_batch(self, x, y):

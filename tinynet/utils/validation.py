@@ -16,6 +16,11 @@ def check_count(name, value, minimum):
     return int(value)
 
 
+def check_verbose(verbose):
+    """``verbose`` as 0 (silent), 1 (progress bar) or 2 (one line per epoch); Keras 3's ``"auto"`` is 1."""
+    return 1 if verbose == "auto" else check_count("verbose", verbose, 0)
+
+
 def as_array(name, values):
     """``values`` as an array (host NumPy, or the active backend's device array as given)."""
     if values is None:
