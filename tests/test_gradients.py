@@ -21,10 +21,13 @@ def as_numpy(array):
     return backend.to_numpy(array).astype(np.float64)
 
 
-@pytest.mark.parametrize("name", ["linear", "sigmoid", "tanh", "relu", "softmax"])
+@pytest.mark.parametrize(
+    "name",
+    ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "softplus", "softsign", "swish", "softmax"],
+)
 def test_activation_gradients(float64_backend, name):
     z = rng.normal(size=(4, 5)) * 3
-    if name == "relu":  # keep clear of the kink at 0, where the derivative is undefined
+    if name in ("relu", "leaky_relu", "selu"):  # keep clear of the kink at 0, where f' jumps
         z[np.abs(z) < 1e-3] = 0.5
     w = rng.normal(size=(4, 5))
 

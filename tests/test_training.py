@@ -48,8 +48,20 @@ EXPECTED_ACTIVATIONS = {
     "sigmoid": np.where(Z >= 0, 1 / (1 + np.exp(-np.abs(Z))), np.exp(-np.abs(Z)) / (1 + np.exp(-np.abs(Z)))),
     "tanh": np.tanh(Z),
     "relu": np.maximum(Z, 0),
+    "leaky_relu": np.where(Z > 0, Z, 0.2 * Z),
+    "elu": np.where(Z > 0, Z, np.expm1(np.minimum(Z, 0))),
+    # Keras's constants, and the value its documentation gives: selu(-1) = -1.1113307
+    "selu": 1.05070098 * np.where(Z > 0, Z, 1.67326324 * np.expm1(np.minimum(Z, 0))),
+    "softplus": np.logaddexp(0, Z),
+    "softsign": Z / (1 + np.abs(Z)),
+    "swish": Z * np.where(Z >= 0, 1 / (1 + np.exp(-np.abs(Z))), np.exp(-np.abs(Z)) / (1 + np.exp(-np.abs(Z)))),
     "softmax": SAFE_EXP / SAFE_EXP.sum(axis=1, keepdims=True),
 }
+
+
+def test_selu_is_kerass_and_silu_is_swish():
+    np.testing.assert_allclose(activations.selu(np.array([-1.0], np.float32)), [-1.1113307], rtol=1e-6)
+    assert activations.get("silu").name == "swish" and activations.silu is activations.swish
 
 
 @pytest.mark.parametrize("name", list(EXPECTED_ACTIVATIONS))

@@ -102,6 +102,102 @@ class ReLU(ActivationFunction):
         return grad_output * xp.astype(self.output > 0, grad_output.dtype)
 
 
+class LeakyReLU(ActivationFunction):
+    """``f(z) = z`` for ``z > 0``, else ``0.2 z``: relu with a small slope below 0, so that a unit
+    whose sums are all negative still learns (Keras 3's ``leaky_relu``, ``negative_slope=0.2``)."""
+
+    name = "leaky_relu"
+    negative_slope = 0.2
+
+    def forward(self, z):
+        xp = backend.namespace()
+        self.output = xp.where(z > 0, z, self.negative_slope * z)
+        return self.output
+
+    def backward(self, grad_output):
+        # f'(z) = 1 for z > 0, else the slope; f(z) > 0 exactly where z > 0, so the output tells.
+        return backend.namespace().where(self.output > 0, grad_output, self.negative_slope * grad_output)
+
+
+class ELU(ActivationFunction):
+    """``f(z) = z`` for ``z > 0``, else ``exp(z) - 1``: the exponential linear unit, smooth at 0 and
+    bounded below by -1 (Keras's ``elu``, ``alpha=1``). ``SELU`` scales it."""
+
+    name = "elu"
+    alpha = 1.0
+    scale = 1.0
+
+    def forward(self, z):
+        xp = backend.namespace()
+        # expm1(min(z, 0)): exp(z) - 1 without losing digits near 0, and no overflow for large z
+        below = self.alpha * xp.expm1(xp.minimum(z, 0.0))
+        self.output = self.scale * xp.where(z > 0, z, below)
+        return self.output
+
+    def backward(self, grad_output):
+        # f'(z) = scale for z > 0, else scale * alpha * exp(z) = f(z) + scale * alpha; f(z) > 0
+        # exactly where z > 0, so the output is all the backward pass needs.
+        xp = backend.namespace()
+        a = self.output
+        return xp.where(a > 0, self.scale * grad_output, grad_output * (a + self.scale * self.alpha))
+
+
+class SELU(ELU):
+    """``f(z) = scale * elu_alpha(z)`` with Keras's ``alpha = 1.67326324`` and ``scale = 1.05070098``:
+    the scaled ELU, whose outputs keep mean 0 and variance 1 through many layers when the weights
+    are drawn with ``lecun_normal``."""
+
+    name = "selu"
+    alpha = 1.67326324
+    scale = 1.05070098
+
+
+class Softplus(ActivationFunction):
+    """``f(z) = log(1 + exp(z))``: a smooth relu, always positive."""
+
+    name = "softplus"
+
+    def forward(self, z):
+        # logaddexp(0, z) = log(exp(0) + exp(z)), computed without overflow at large z
+        self.output = backend.namespace().logaddexp(0.0, z)
+        return self.output
+
+    def backward(self, grad_output):
+        # f'(z) = sigmoid(z) = 1 - 1 / (1 + exp(z)) = 1 - exp(-f(z)), read off the output.
+        return grad_output * -backend.namespace().expm1(-self.output)
+
+
+class Softsign(ActivationFunction):
+    """``f(z) = z / (1 + |z|)``, in (-1, 1) like tanh but approaching its bounds more slowly."""
+
+    name = "softsign"
+
+    def forward(self, z):
+        self.output = z / (1.0 + backend.namespace().abs(z))
+        return self.output
+
+    def backward(self, grad_output):
+        # f'(z) = 1 / (1 + |z|)^2, and 1 / (1 + |z|) = 1 - |f(z)|.
+        slope = 1.0 - backend.namespace().abs(self.output)
+        return grad_output * slope * slope
+
+
+class Swish(ActivationFunction):
+    """``f(z) = z * sigmoid(z)``: Keras's ``swish`` (also called ``silu``), smooth and not monotonic."""
+
+    name = "swish"
+
+    def forward(self, z):
+        self.inputs = z
+        self.gate = Sigmoid().forward(z)
+        return z * self.gate
+
+    def backward(self, grad_output):
+        # f'(z) = s + z s (1 - s) = s (1 + z (1 - s)), with s = sigmoid(z).
+        s = self.gate
+        return grad_output * s * (1.0 + self.inputs * (1.0 - s))
+
+
 class Softmax(ActivationFunction):
     """``f(z)_i = exp(z_i) / sum_j exp(z_j)`` along the last axis: a probability distribution.
 
@@ -132,7 +228,11 @@ class Softmax(ActivationFunction):
         return a * (grad_output - xp.sum(grad_output * a, axis=-1, keepdims=True))
 
 
-_ACTIVATIONS = {cls.name: cls for cls in (Linear, Sigmoid, Tanh, ReLU, Softmax)}
+_ACTIVATIONS = {
+    cls.name: cls
+    for cls in (Linear, Sigmoid, Tanh, ReLU, LeakyReLU, ELU, SELU, Softplus, Softsign, Swish, Softmax)
+}
+_ACTIVATIONS["silu"] = Swish  # Keras's other name for it
 
 
 def get(identifier):
@@ -170,6 +270,39 @@ def tanh(x):
 def relu(x):
     """``max(x, 0)``, element-wise."""
     return ReLU().forward(x)
+
+
+def leaky_relu(x):
+    """``x`` where ``x > 0``, else ``0.2 x``, element-wise."""
+    return LeakyReLU().forward(x)
+
+
+def elu(x):
+    """``x`` where ``x > 0``, else ``exp(x) - 1``, element-wise."""
+    return ELU().forward(x)
+
+
+def selu(x):
+    """``1.0507 * elu_1.6733(x)``, element-wise (see :class:`SELU`)."""
+    return SELU().forward(x)
+
+
+def softplus(x):
+    """``log(1 + exp(x))``, element-wise."""
+    return Softplus().forward(x)
+
+
+def softsign(x):
+    """``x / (1 + |x|)``, element-wise."""
+    return Softsign().forward(x)
+
+
+def swish(x):
+    """``x * sigmoid(x)``, element-wise."""
+    return Swish().forward(x)
+
+
+silu = swish
 
 
 def softmax(x):
