@@ -11,7 +11,7 @@ import pytest
 from tinynet import backend, optimizers
 from tinynet.layers import Dense
 from tinynet.models import Sequential
-from tinynet.optimizers import SGD, Adam, RMSprop
+from tinynet.optimizers import SGD, Adagrad, Adam, AdamW, RMSprop
 
 W0 = np.array([[0.5, -1.0, 2.0], [0.0, 3.0, -0.25]])
 G1 = np.array([[0.1, -2.0, 0.5], [1.5, 0.0, -0.3]])
@@ -83,6 +83,27 @@ def test_adam_two_steps(array_backend, epsilon):
     assert optimizer.iterations == 2
 
 
+@pytest.mark.parametrize("epsilon", [1e-7, 0.5])
+def test_adagrad_two_steps(array_backend, epsilon):
+    lr, initial = 0.05, 0.3
+    s1 = initial + G1**2  # s = s + g^2, from s = initial_accumulator_value
+    w1 = W0 - lr * G1 / np.sqrt(s1 + epsilon)
+    s2 = s1 + G2**2
+    w2 = w1 - lr * G2 / np.sqrt(s2 + epsilon)
+    assert_steps(two_steps(Adagrad(learning_rate=lr, initial_accumulator_value=initial, epsilon=epsilon)), [w1, w2])
+
+
+def test_adamw_two_steps(array_backend):
+    lr, decay, b1, b2, epsilon = 0.05, 0.3, 0.6, 0.8, 0.5
+    # Keras shrinks the weights first, w - w * decay * lr, then takes Adam's step from there.
+    m1, v1 = (1 - b1) * G1, (1 - b2) * G1**2
+    w1 = W0 * (1 - decay * lr) - lr * np.sqrt(1 - b2) / (1 - b1) * m1 / (np.sqrt(v1) + epsilon)
+    m2, v2 = b1 * m1 + (1 - b1) * G2, b2 * v1 + (1 - b2) * G2**2
+    w2 = w1 * (1 - decay * lr) - lr * np.sqrt(1 - b2**2) / (1 - b1**2) * m2 / (np.sqrt(v2) + epsilon)
+    optimizer = AdamW(learning_rate=lr, weight_decay=decay, beta_1=b1, beta_2=b2, epsilon=epsilon)
+    assert_steps(two_steps(optimizer), [w1, w2])
+
+
 @pytest.mark.parametrize(
     "optimizer, expected",
     [
@@ -115,6 +136,9 @@ def test_defaults_and_names_are_keras():
     assert (rmsprop.learning_rate, rmsprop.rho, rmsprop.epsilon) == (0.001, 0.9, 1e-7)
     assert type(adam) is Adam
     assert (adam.learning_rate, adam.beta_1, adam.beta_2, adam.epsilon) == (0.001, 0.9, 0.999, 1e-7)
+    adagrad, adamw = optimizers.get("adagrad"), optimizers.get("AdamW")
+    assert (adagrad.learning_rate, adagrad.initial_accumulator_value, adagrad.epsilon) == (0.001, 0.1, 1e-7)
+    assert type(adamw) is AdamW and (adamw.learning_rate, adamw.weight_decay) == (0.001, 0.004)
     mine = Adam(learning_rate=0.01)
     assert optimizers.get(mine) is mine
     assert optimizers.get("sgd") is not optimizers.get("sgd")  # a fresh one for each model
@@ -155,6 +179,8 @@ def test_unknown_name_suggests_the_closest():
         (lambda: Adam(beta_1=1.0), r"beta_1 must be a number in \[0, 1\)"),
         (lambda: Adam(beta_2=True), r"beta_2 must be a number in \[0, 1\)"),
         (lambda: Adam(epsilon=-1e-7), "epsilon must be a positive number"),
+        (lambda: Adagrad(initial_accumulator_value=0), "initial_accumulator_value must be a positive number"),
+        (lambda: AdamW(weight_decay=2), r"weight_decay must be a number in \[0, 1\]"),
     ],
 )
 def test_bad_hyperparameters_are_refused(make, message):

@@ -9,10 +9,16 @@ SGD
     (Nesterov: ``w <- w + momentum * v - lr * g``).
 RMSprop
     ``s <- rho * s + (1 - rho) * g^2``;  ``w <- w - lr * g / sqrt(s + epsilon)``.
+Adagrad
+    ``s <- s + g^2`` (from ``s = 0.1``);  ``w <- w - lr * g / sqrt(s + epsilon)``: each weight's
+    steps shrink as its squared gradients add up.
 Adam
     ``m <- m + (1 - beta_1) * (g - m)``;  ``v <- v + (1 - beta_2) * (g^2 - v)``;
     ``w <- w - lr_t * m / (sqrt(v) + epsilon)`` with ``lr_t = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)``,
     the bias correction for ``m`` and ``v`` starting at zero.
+AdamW
+    Adam after ``w <- w - lr * weight_decay * w``: the weights decay towards 0 by themselves,
+    apart from the gradient (decoupled weight decay, as Keras applies it, biases included).
 """
 
 import math
@@ -145,6 +151,29 @@ class RMSprop(Optimizer):
         param -= self.learning_rate * grad / backend.namespace().sqrt(mean_square + self.epsilon)
 
 
+class Adagrad(Optimizer):
+    """Divides each step by the root of the sum of all of that weight's squared gradients so far."""
+
+    name = "adagrad"
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7):
+        super().__init__(learning_rate)
+        self.initial_accumulator_value = _check_positive("initial_accumulator_value", initial_accumulator_value)
+        self.epsilon = _check_positive("epsilon", epsilon)
+
+    def build_slots(self, param, xp):
+        return [backend.full(param.shape, self.initial_accumulator_value, param.dtype)]
+
+    def get_config(self):
+        return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,
+                "epsilon": self.epsilon}
+
+    def update(self, param, grad, slots):
+        (squares,) = slots
+        squares += grad * grad
+        param -= self.learning_rate * grad / backend.namespace().sqrt(squares + self.epsilon)
+
+
 class Adam(Optimizer):
     """Momentum (``m``) and RMSprop (``v``) together, both bias-corrected."""
 
@@ -191,7 +220,24 @@ def _check_fraction(name, value, one_allowed):
     return float(value)
 
 
-_OPTIMIZERS = {cls.name: cls for cls in (SGD, RMSprop, Adam)}
+class AdamW(Adam):
+    """Adam with decoupled weight decay: each step first shrinks every weight by ``lr * weight_decay``."""
+
+    name = "adamw"
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon)
+        self.weight_decay = _check_fraction("weight_decay", weight_decay, one_allowed=True)
+
+    def get_config(self):
+        return {**super().get_config(), "weight_decay": self.weight_decay}
+
+    def update(self, param, grad, slots):
+        param *= 1.0 - self.learning_rate * self.weight_decay
+        super().update(param, grad, slots)
+
+
+_OPTIMIZERS = {cls.name: cls for cls in (SGD, RMSprop, Adagrad, Adam, AdamW)}
 
 
 def from_config(name, config):
