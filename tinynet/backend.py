@@ -287,15 +287,11 @@ def contiguous_transpose(matrix):
     The Array API leaves memory layout to each library; this is the one place that asks for it:
     reductions across the rows of the result then run as long contiguous passes.
     """
-    # Not ascontiguousarray: where matrix.T is contiguous already (one row or one column) that
-    # returns the matrix itself, and the caller's in-place work would overwrite the input.
-    name = _state["name"]
-    if name == "numpy":
-        return np.array(matrix.T, order="C")
-    if name == "cupy":
-        import cupy
-
-        return cupy.array(matrix.T, order="C")
+    # copy() (C order by default), not ascontiguousarray: where matrix.T is contiguous already
+    # (one row or one column) that returns the matrix itself, and the caller's in-place work
+    # would overwrite the input.
+    if _state["name"] in ("numpy", "cupy"):
+        return matrix.T.copy()
     return namespace().asarray(namespace().permute_dims(matrix, (1, 0)), copy=True)
 
 
