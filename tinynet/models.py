@@ -379,12 +379,14 @@ class Sequential:
         if x_val is not None and validation_data is None:
             x, y = x[: -len(x_val)], y[: -len(x_val)]
 
-        log_names = [*self.metrics_names, *(f"val_{name}" for name in self.metrics_names if x_val is not None)]
+        # Everything that could refuse this fit is checked before the model is built or trained.
+        validation_names = [f"val_{name}" for name in self.metrics_names] if x_val is not None else []
+        log_names = [*self.metrics_names, *validation_names]
         log_names += [name for callback in callbacks for name in callback.logs_added]
         for callback in callbacks:
             callback.set_model(self)  # check_logs may ask about the model (ModelCheckpoint)
             callback.check_logs(log_names)
-        self.optimizer.check_same_weights(self._params)  # an unbuilt model has none: only a new optimizer fits
+        self.optimizer.check_same_weights(self._params)  # an unbuilt model has none: a new optimizer fits
         if not self.built:
             self.build((None, *x.shape[1:]))
 
