@@ -47,6 +47,12 @@ def loss_named_metric(y_true, y_pred):
 loss_named_metric.__name__ = "loss"
 
 
+def regression_model():
+    model = Sequential([Dense(3, input_shape=(4,))])
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
 def trained_model(data, loss=LOSS):
     """4 -> 8 relu -> 3 softmax with Adam, after one training step (so its optimizer has state)."""
     model = Sequential([Dense(8, activation="relu", input_shape=(4,)), Dense(3, activation="softmax")])
@@ -144,6 +150,21 @@ MODEL_CASES = [
          ("(n, 4)", "(10, 2, 2)", "x.reshape(10, 4)")),
     Case("one-sample-without-batch-axis", lambda m, d: m.predict(d.x[0]), ValueError,
          ("single sample", "x.reshape(1, 4)")),
+    # sample and class weights
+    Case("both-weights", lambda m, d: m.fit(d.x, d.y, sample_weight=np.ones(10), class_weight={0: 2}, verbose=0),
+         ValueError, ("sample_weight or class_weight, not both",)),
+    Case("sample_weight-too-short", lambda m, d: m.fit(d.x, d.y, sample_weight=np.ones(7), verbose=0), ValueError,
+         ("one number per sample, shape (10,)", "shape (7,)")),
+    Case("sample_weight-negative", lambda m, d: m.evaluate(d.x, d.y, sample_weight=-np.ones(10), verbose=0),
+         ValueError, ("sample_weight must be finite numbers >= 0", "-1.0")),
+    Case("sample_weight-nan", lambda m, d: m.fit(d.x, d.y, sample_weight=with_value(np.ones((10, 1)), 3, 0, np.nan),
+                                                 verbose=0), ValueError, ("finite numbers >= 0", "nan")),
+    Case("class_weight-label-out-of-range", lambda m, d: m.fit(d.x, d.y, class_weight={0: 1.0, 3: 2.0}, verbose=0),
+         ValueError, ("labels must be integers from 0 to 2", "got 3")),
+    Case("class_weight-a-list", lambda m, d: m.fit(d.x, d.y, class_weight=[1.0, 2.0, 3.0], verbose=0), TypeError,
+         ("must be a dict {label: weight}", "[1.0, 2.0, 3.0]")),
+    Case("class_weight-negative", lambda m, d: m.fit(d.x, d.y, class_weight={2: -1}, verbose=0), ValueError,
+         ("class_weight must be finite numbers >= 0",)),
     # x against y
     Case("different-sample-counts", lambda m, d: m.fit(d.x, d.y[:7], verbose=0), ValueError,
          ("same number of samples", "10 in x", "7 in y")),
@@ -373,6 +394,8 @@ OTHER_CASES = [
     Case("input_shape-zero", lambda d: Dense(3, input_shape=(0,)), ValueError,
          ("input_shape must be a tuple of positive integers", "(0,)")),
     Case("Dropout-rate-1.5", lambda d: Dropout(1.5), ValueError, ("Dropout rate", "[0, 1)", "1.5")),
+    Case("class_weight-with-mse", lambda d: regression_model().fit(d.x, d.y, class_weight={0: 2.0}, verbose=0),
+         ValueError, ("one class label per sample", "mean_squared_error with 3 outputs")),
     Case("LearningRateScheduler-a-number", lambda d: LearningRateScheduler(0.1), TypeError,
          ("expects a function schedule(epoch, learning_rate)", "0.1")),
     Case("add-a-name", lambda d: Sequential().add("dense"), TypeError, ("tinynet layer", "'dense'", "str")),

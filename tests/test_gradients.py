@@ -200,10 +200,12 @@ LAST_LAYERS = {
         ("categorical_crossentropy", "Dense(relu), then Activation('softmax')"),
     ],
 )
+@pytest.mark.parametrize("weighted", [False, True], ids=["", "sample-weighted"])
 @pytest.mark.parametrize("batch", [7, 1])
-def test_whole_model_gradients(float64_backend, loss_name, last, batch):
+def test_whole_model_gradients(float64_backend, loss_name, last, batch, weighted):
     """Every parameter of a 4-5-3-k network against the numerical derivative of the batch loss
-    (a batch of one too: a single row takes other paths through NumPy's memory layouts)."""
+    (a batch of one too: a single row takes other paths through NumPy's memory layouts), and of
+    the loss with sample weights, (1/n) sum_i w_i l_i."""
     model = Sequential(
         [
             Dense(5, activation="tanh", input_shape=(4,), bias_initializer="random_normal"),
@@ -215,17 +217,23 @@ def test_whole_model_gradients(float64_backend, loss_name, last, batch):
     x = rng.normal(size=(batch, 4))
     y = _targets(loss_name, (batch, model.output_shape[-1]))
     x_dev, y_dev = backend.asarray(x), backend.asarray(y)
+    sample_weight = backend.asarray(rng.uniform(0, 3, size=batch)) if weighted else None
     weights = model.get_weights()
 
     y_pred = model._forward(x_dev, training=True)
-    model._backward(y_dev, y_pred)
+    model._backward(y_dev, y_pred, sample_weight)
     analytic = [as_numpy(g) for g in model._grads()]
+
+    def batch_loss(p):
+        if weighted:
+            return model.loss.weighted_value(y_dev, p, sample_weight)
+        return model.loss.value(y_dev, p)
 
     for number, weight in enumerate(weights):
 
         def loss(values, number=number):
             model.set_weights([values if i == number else w for i, w in enumerate(weights)])
-            return float(as_numpy(model.loss.value(y_dev, model._forward(x_dev, training=False))))
+            return float(as_numpy(batch_loss(model._forward(x_dev, training=False))))
 
         numeric = numerical_gradient(loss, weight.astype(np.float64).copy())
         model.set_weights(weights)

@@ -539,3 +539,67 @@ def test_a_vector_of_0_1_targets_may_already_be_on_the_device(array_backend):
     device_loss = device.train_on_batch(backend.asarray(x), backend.asarray(targets))
     assert device_loss == pytest.approx(host_loss, rel=1e-6)
     assert_same_weights(device.get_weights(), host.get_weights())
+
+
+# --- sample and class weights --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["categorical_crossentropy", "sparse_categorical_crossentropy",
+                                  "binary_crossentropy", "mse", "mae"])
+def test_a_loss_with_weights_of_one_is_the_loss(array_backend, name):
+    generator = np.random.default_rng(3)
+    p = generator.uniform(0.05, 0.95, size=(6, 3))
+    p /= p.sum(axis=1, keepdims=True)
+    y = {"categorical_crossentropy": np.eye(3)[[0, 1, 2, 1, 0, 2]],
+         "sparse_categorical_crossentropy": np.array([0, 1, 2, 1, 0, 2]),
+         "binary_crossentropy": generator.integers(0, 2, (6, 3)).astype(float)}.get(name, generator.normal(size=(6, 3)))
+    loss = losses.get(name)
+    y_dev = backend.asarray(y, dtype="int64" if name.startswith("sparse") else None)
+    p_dev = backend.asarray(p)
+    plain = backend.to_scalar(loss.value(y_dev, p_dev))
+    assert backend.to_scalar(loss.weighted_value(y_dev, p_dev, backend.asarray(np.ones(6)))) == pytest.approx(plain, rel=1e-6)
+    weights = generator.uniform(0, 2, 6)
+    per_sample = backend.to_numpy(loss.per_sample(y_dev, p_dev))
+    assert per_sample.shape == (6,) and per_sample.mean() == pytest.approx(plain, rel=1e-6)
+    assert backend.to_scalar(loss.weighted_value(y_dev, p_dev, backend.asarray(weights))) == pytest.approx(
+        (weights * per_sample).sum() / 6, rel=1e-5)
+
+
+def weighted_fit(learning_rate=0.1, **weights):
+    x, labels = classification_data()
+    model = softmax_model(learning_rate=learning_rate)
+    history = model.fit(x, to_categorical(labels, 3), batch_size=8, epochs=2, shuffle=False, verbose=0, **weights)
+    return model, history
+
+
+def test_class_weight_is_a_sample_weight_per_label_as_in_keras():
+    _, labels = classification_data()
+    by_class, history = weighted_fit(class_weight={0: 0.5, 2: 3.0})  # label 1 keeps weight 1
+    by_sample, _ = weighted_fit(sample_weight=np.array([0.5, 1.0, 3.0])[labels])
+    plain, plain_history = weighted_fit()
+    assert_same_weights(by_class.get_weights(), by_sample.get_weights())
+    assert not np.allclose(by_class.get_weights()[0], plain.get_weights()[0])
+    # Metrics are not weighted (Keras's metrics=), the loss is.
+    assert history.history["loss"] != plain_history.history["loss"]
+
+
+def test_sample_weights_of_two_are_twice_the_learning_rate():
+    """(1/n) sum 2 l_i is twice the loss: plain SGD takes the steps of twice the learning rate."""
+    x, _ = classification_data()
+    doubled, history = weighted_fit(learning_rate=0.1, sample_weight=np.full(len(x), 2.0))
+    faster, faster_history = weighted_fit(learning_rate=0.2)
+    for got, expected in zip(doubled.get_weights(), faster.get_weights()):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert history.history["loss"][0] == pytest.approx(2 * faster_history.history["loss"][0], rel=1e-5)
+    assert history.history["accuracy"] == faster_history.history["accuracy"]
+
+
+def test_the_held_out_samples_weights_weigh_the_validation_loss():
+    x, labels = classification_data()
+    y = to_categorical(labels, 3)
+    weights = np.random.default_rng(0).uniform(0, 2, len(x))
+    model = softmax_model()
+    history = model.fit(x, y, batch_size=8, epochs=1, verbose=0, validation_split=0.25, sample_weight=weights)
+    val_loss = model.evaluate(x[30:], y[30:], sample_weight=weights[30:], verbose=0)[0]
+    assert history.history["val_loss"][0] == pytest.approx(val_loss, rel=1e-6)
+    assert val_loss != pytest.approx(model.evaluate(x[30:], y[30:], verbose=0)[0], rel=1e-3)

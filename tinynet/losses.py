@@ -1,6 +1,9 @@
 """Loss functions: one number that says how far the predictions are from the truth.
 
-Every loss averages a per-sample loss over the batch of ``n`` samples, as Keras does, and gives
+Every loss averages a per-sample loss ``l_i`` (``per_sample``) over the batch of ``n`` samples,
+as Keras does; with sample weights ``w_i`` (``fit(sample_weight=..., class_weight=...)``) it is
+``(1/n) sum_i w_i l_i`` (``weighted_value``), whose gradient is the unweighted one with sample
+``i``'s row multiplied by ``w_i``. Each loss gives
 its gradient with respect to the predictions ``p`` (``gradient``), which is where backpropagation
 starts. Losses that end a network whose last activation undoes their logarithm also give the
 gradient with respect to that layer's weighted sum ``z`` (``gradient_wrt_logits``): it is simpler
@@ -14,7 +17,8 @@ from tinynet.utils.lookup import lookup
 
 
 class Loss:
-    """Base class. ``value(y_true, y_pred)`` is the mean loss; ``gradient`` is dL/dy_pred.
+    """Base class. ``per_sample(y_true, y_pred)`` is each sample's loss, ``value`` their mean;
+    ``gradient`` is dL/dy_pred.
 
     ``fused_activation`` names the activation (``"softmax"`` or ``"sigmoid"``) whose output this
     loss can differentiate straight through with ``gradient_wrt_logits``.
@@ -26,8 +30,15 @@ class Loss:
     def __call__(self, y_true, y_pred):
         return self.value(match_rank(y_true, y_pred), y_pred)
 
-    def value(self, y_true, y_pred):
+    def per_sample(self, y_true, y_pred):
         raise NotImplementedError
+
+    def value(self, y_true, y_pred):
+        return backend.namespace().mean(self.per_sample(y_true, y_pred))
+
+    def weighted_value(self, y_true, y_pred, sample_weight):
+        """``(1/n) sum_i w_i l_i``: Keras's weighted loss (divided by ``n``, not by the sum of ``w``)."""
+        return backend.namespace().sum(sample_weight * self.per_sample(y_true, y_pred)) / y_pred.shape[0]
 
     def gradient(self, y_true, y_pred):
         raise NotImplementedError
@@ -59,10 +70,10 @@ class CategoricalCrossentropy(Loss):
         eps = backend.epsilon()
         return q, xp.clip(q, eps, 1.0 - eps)
 
-    def value(self, y_true, y_pred):
+    def per_sample(self, y_true, y_pred):
         xp = backend.namespace()
         _, r = self._normalised(y_pred)
-        return -xp.sum(y_true * xp.log(r)) / y_pred.shape[0]
+        return _mean_per_sample(-xp.sum(y_true * xp.log(r), axis=-1))
 
     def fused_value(self, y_true, y_pred):
         # The rows of a softmax already sum to 1: dividing by the sum would change nothing but
@@ -108,8 +119,8 @@ class SparseCategoricalCrossentropy(Loss):
         classes = xp.reshape(xp.arange(y_pred.shape[-1], device=backend.device()), (1, -1))
         return xp.astype(labels == xp.astype(classes, labels.dtype), y_pred.dtype)
 
-    def value(self, y_true, y_pred):
-        return CategoricalCrossentropy().value(self._one_hot(y_true, y_pred), y_pred)
+    def per_sample(self, y_true, y_pred):
+        return CategoricalCrossentropy().per_sample(self._one_hot(y_true, y_pred), y_pred)
 
     def gradient(self, y_true, y_pred):
         return CategoricalCrossentropy().gradient(self._one_hot(y_true, y_pred), y_pred)
@@ -127,11 +138,11 @@ class BinaryCrossentropy(Loss):
     name = "binary_crossentropy"
     fused_activation = "sigmoid"
 
-    def value(self, y_true, y_pred):
+    def per_sample(self, y_true, y_pred):
         xp = backend.namespace()
         eps = backend.epsilon()
         p = xp.clip(y_pred, eps, 1.0 - eps)
-        return -xp.mean(y_true * xp.log(p) + (1.0 - y_true) * xp.log(1.0 - p))
+        return _mean_per_sample(-(y_true * xp.log(p) + (1.0 - y_true) * xp.log(1.0 - p)))
 
     def gradient(self, y_true, y_pred):
         # dL/dp = (1/(n k)) * (-y/p + (1 - y)/(1 - p)) = (p - y) / (n k p (1 - p)), 0 where clipped.
@@ -152,10 +163,9 @@ class MeanSquaredError(Loss):
 
     name = "mean_squared_error"
 
-    def value(self, y_true, y_pred):
-        xp = backend.namespace()
+    def per_sample(self, y_true, y_pred):
         diff = y_pred - y_true
-        return xp.mean(diff * diff)
+        return _mean_per_sample(diff * diff)
 
     def gradient(self, y_true, y_pred):
         # dL/dp = 2 (p - y) / (n k)
@@ -167,9 +177,8 @@ class MeanAbsoluteError(Loss):
 
     name = "mean_absolute_error"
 
-    def value(self, y_true, y_pred):
-        xp = backend.namespace()
-        return xp.mean(xp.abs(y_pred - y_true))
+    def per_sample(self, y_true, y_pred):
+        return _mean_per_sample(backend.namespace().abs(y_pred - y_true))
 
     def gradient(self, y_true, y_pred):
         # dL/dp = sign(p - y) / (n k), taking 0 where p == y.
@@ -183,6 +192,14 @@ def match_rank(y_true, y_pred):
     if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
         return backend.namespace().reshape(y_true, (*y_true.shape, 1))
     return y_true
+
+
+def _mean_per_sample(values):
+    """The mean of each sample's numbers: ``(n, ...)`` to ``(n,)`` (a vector stays as it is)."""
+    if values.ndim == 1:
+        return values
+    xp = backend.namespace()
+    return xp.mean(xp.reshape(values, (values.shape[0], -1)), axis=1)
 
 
 def _size(array):

@@ -274,27 +274,37 @@ class Sequential:
             x = layer.forward(x, training=training)
         return x
 
-    def _backward(self, y, y_pred):
+    def _backward(self, y, y_pred, sample_weight=None):
         """Backpropagate the loss of the last forward pass, filling every layer's ``grads``."""
         layers = self._layers
-        if self._fused_loss():
-            grad = layers[-1].backward_from_logits(self.loss.gradient_wrt_logits(y, y_pred))
+        fused = self._fused_loss()
+        grad = self.loss.gradient_wrt_logits(y, y_pred) if fused else self.loss.gradient(y, y_pred)
+        if sample_weight is not None:
+            # L = (1/n) sum_i w_i l_i, and l_i depends on sample i's row alone: that row of the
+            # gradient is multiplied by w_i.
+            grad = grad * backend.namespace().reshape(sample_weight, (-1,) + (1,) * (grad.ndim - 1))
+        if fused:
+            grad = layers[-1].backward_from_logits(grad)
             layers = layers[:-1]
-        else:
-            grad = self.loss.gradient(y, y_pred)
         for layer in reversed(layers):
             grad = layer.backward(grad)
 
-    def _train_step(self, x, y):
+    def _train_step(self, x, y, sample_weight=None):
         """Forward, backward and update on one batch; returns the batch's loss and metrics."""
         y_pred = self._forward(x, training=True)
-        self._backward(y, y_pred)
+        self._backward(y, y_pred, sample_weight)
         self.optimizer.apply(self._params, self._updates())
-        return self._batch_values(y, y_pred)
+        return self._batch_values(y, y_pred, sample_weight)
 
-    def _batch_values(self, y, y_pred):
-        """The batch's loss and metrics as 0-d device arrays (no copy to the host here)."""
-        loss = self.loss.fused_value(y, y_pred) if self._fused_loss() else self.loss.value(y, y_pred)
+    def _batch_values(self, y, y_pred, sample_weight=None):
+        """The batch's loss and metrics as 0-d device arrays (no copy to the host here). Sample
+        weights weigh the loss only: Keras's ``metrics=`` are not weighted."""
+        if sample_weight is not None:
+            loss = self.loss.weighted_value(y, y_pred, sample_weight)
+        elif self._fused_loss():
+            loss = self.loss.fused_value(y, y_pred)
+        else:
+            loss = self.loss.value(y, y_pred)
         return [loss] + [metric(y, y_pred) for _, metric in self.metrics]
 
     # --- checking and moving data --------------------------------------------------------------
@@ -354,6 +364,8 @@ class Sequential:
         validation_split=0.0,
         validation_data=None,
         shuffle=True,
+        class_weight=None,
+        sample_weight=None,
         initial_epoch=0,
     ):
         """Train for ``epochs`` passes over ``(x, y)`` in batches of ``batch_size`` (default 32).
@@ -361,6 +373,9 @@ class Sequential:
         ``validation_split`` holds out the *last* fraction of the samples (before shuffling, as
         Keras documents); ``validation_data=(x_val, y_val)`` gives a validation set explicitly.
         Either adds ``val_loss`` and ``val_<metric>`` to the logs. Returns the ``History``.
+        ``sample_weight`` (one number per sample) or ``class_weight`` (``{label: weight}``) weigh
+        each sample's loss, as Keras does: the loss and its gradient, not the metrics; the weights of
+        the samples ``validation_split`` holds out weigh the validation loss.
         Ctrl-C stops training cleanly at the end of the current batch.
         """
         self._check_compiled("fit")
@@ -375,9 +390,16 @@ class Sequential:
             if not isinstance(callback, Callback):
                 raise TypeError(f"callbacks must be tinynet Callback objects; got {callback!r}.")
         x, y = self._prepare(x, y, build=False)
+        classes = self._output_shape_for((None, *x.shape[1:]))[-1]
+        weights = validation.sample_weights(y, sample_weight, class_weight, self.loss, classes)
         x_val, y_val = self._validation_set(x, y, validation_split, validation_data)
+        w_val = None
         if x_val is not None and validation_data is None:
             x, y = x[: -len(x_val)], y[: -len(x_val)]
+            if weights is not None:
+                # class_weight weighs training only, as in Keras; sample_weight goes with its samples
+                w_val = weights[-len(x_val):] if sample_weight is not None else None
+                weights = weights[: -len(x_val)]
 
         # Everything that could refuse this fit is checked before the model is built or trained.
         validation_names = [f"val_{name}" for name in self.metrics_names] if x_val is not None else []
@@ -393,6 +415,7 @@ class Sequential:
         x, y = self._to_device(x, y)
         if x_val is not None:
             x_val, y_val = self._to_device(x_val, y_val)
+        weights, w_val = (None if w is None else backend.asarray(w) for w in (weights, w_val))
         history = History()
         # History goes last, as in Keras, so it records what other callbacks add to the logs
         # (LearningRateScheduler's learning_rate).
@@ -418,11 +441,13 @@ class Sequential:
                 if verbose:
                     print(f"Epoch {epoch + 1}/{epochs}")
                 progbar = Progbar(x.shape[0], verbose=verbose) if verbose else None
-                logs = self._train_epoch(x, y, batch_size, shuffle, progbar, epoch, batch_callbacks, interrupted)
+                logs = self._train_epoch(
+                    x, y, weights, batch_size, shuffle, progbar, epoch, batch_callbacks, interrupted
+                )
                 if logs is None:  # the epoch did not finish: Ctrl-C or a non-finite loss
                     break
                 if x_val is not None:
-                    values = self._evaluate_arrays(x_val, y_val, self._inference_batch_size(None))
+                    values = self._evaluate_arrays(x_val, y_val, self._inference_batch_size(None), weights=w_val)
                     logs.update({"val_" + name: value for name, value in zip(self.metrics_names, values)})
                 for callback in callbacks:
                     callback.on_epoch_end(epoch, logs)
@@ -452,7 +477,7 @@ class Sequential:
             )
         return (x[x.shape[0] - count :], y[y.shape[0] - count :]) if count else (None, None)
 
-    def _train_epoch(self, x, y, batch_size, shuffle, progbar, epoch, batch_callbacks, interrupted):
+    def _train_epoch(self, x, y, weights, batch_size, shuffle, progbar, epoch, batch_callbacks, interrupted):
         """One pass over the training set. Returns the epoch's logs, or None if it was cut short."""
         xp = backend.namespace()
         count = x.shape[0]
@@ -464,12 +489,14 @@ class Sequential:
         for batch, (start, stop) in enumerate(_batches(count, batch_size)):
             if order is None:
                 x_batch, y_batch = x[start:stop, ...], y[start:stop, ...]
+                w_batch = None if weights is None else weights[start:stop]
             else:
                 rows = order[start:stop]
                 x_batch, y_batch = xp.take(x, rows, axis=0), xp.take(y, rows, axis=0)
+                w_batch = None if weights is None else xp.take(weights, rows, axis=0)
             for callback in batch_callbacks:
                 callback.on_train_batch_begin(batch, {"batch": batch, "size": stop - start})
-            means.add(self._train_step(x_batch, y_batch), stop - start)
+            means.add(self._train_step(x_batch, y_batch, w_batch), stop - start)
             if batch_callbacks:
                 batch_logs = dict(zip(self.metrics_names, means.last()))
                 for callback in batch_callbacks:
@@ -491,9 +518,10 @@ class Sequential:
 
     # --- evaluate and predict ------------------------------------------------------------------
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose=1, return_dict=False):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None, return_dict=False):
         """The loss (and metrics) on ``(x, y)``: a float, or a list ``[loss, metric, ...]``, or with
         ``return_dict=True`` a dict ``{"loss": ..., "accuracy": ...}`` (as in Keras).
+        ``sample_weight`` weighs each sample's loss, as in ``fit``.
 
         ``batch_size`` only bounds memory (by default, chunks sized by ``INFERENCE_CHUNK_BYTES``);
         the result is the mean over all samples whatever it is.
@@ -501,10 +529,14 @@ class Sequential:
         self._check_compiled("evaluate")
         batch_size = _check_inference_batch_size(batch_size)
         verbose = validation.check_verbose(verbose)
-        x, y = self._prepare(x, y)
+        x, y = self._prepare(x, y, build=False)
+        weights = validation.sample_weights(y, sample_weight, None, self.loss, classes=None)
+        if not self.built:
+            self.build((None, *x.shape[1:]))
         batch_size = self._inference_batch_size(batch_size)
         x, y = self._to_device(x, y)
-        values = self._evaluate_arrays(x, y, batch_size, verbose)
+        weights = None if weights is None else backend.asarray(weights)
+        values = self._evaluate_arrays(x, y, batch_size, verbose, weights)
         if return_dict:
             return dict(zip(self.metrics_names, values))
         return values[0] if len(values) == 1 else values
@@ -517,12 +549,13 @@ class Sequential:
         largest = max(layer.numbers_per_sample() for layer in self._layers) * itemsize
         return max(1, min(MAX_INFERENCE_BATCH_SIZE, INFERENCE_CHUNK_BYTES // largest))
 
-    def _evaluate_arrays(self, x, y, batch_size, verbose=0):
+    def _evaluate_arrays(self, x, y, batch_size, verbose=0, weights=None):
         means = _RunningMeans(self.metrics_names)
         progbar = Progbar(x.shape[0], verbose=verbose) if verbose else None
         for start, stop in _batches(x.shape[0], batch_size):
             y_pred = self._forward(x[start:stop, ...], training=False)
-            means.add(self._batch_values(y[start:stop, ...], y_pred), stop - start)
+            w_batch = None if weights is None else weights[start:stop]
+            means.add(self._batch_values(y[start:stop, ...], y_pred, w_batch), stop - start)
             if progbar is not None:
                 progbar.update(stop)
         return means.means()

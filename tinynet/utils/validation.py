@@ -2,6 +2,8 @@
 and what was given, before anything changes. Learners make every one of these mistakes.
 """
 
+import numbers
+
 import numpy as np
 
 from tinynet import backend
@@ -94,6 +96,65 @@ def check_features(x, input_shape, model_name):
             f" Each sample has {sample_shape[-1]} features where the model expects {input_shape[-1]}."
         )
     raise ValueError(message)
+
+
+def sample_weights(y, sample_weight, class_weight, loss, classes):
+    """Each sample's weight in the loss as a float64 host vector, from ``sample_weight`` (one
+    number per sample) or ``class_weight`` (``{label: weight}`` for a model of ``classes``
+    outputs, 1 for labels it leaves out, as in Keras), or None when neither is given. Keras refuses
+    the two together; so does this."""
+    if sample_weight is None and class_weight is None:
+        return None
+    if sample_weight is not None and class_weight is not None:
+        raise ValueError("Give sample_weight or class_weight, not both (Keras refuses them together too).")
+    if sample_weight is not None:
+        weights = np.asarray(_on_host(sample_weight))
+        if weights.ndim == 2 and weights.shape[1] == 1:
+            weights = weights[:, 0]
+        if weights.dtype.kind not in "biuf" or weights.shape != (y.shape[0],):
+            raise ValueError(
+                f"sample_weight must hold one number per sample, shape ({y.shape[0]},); got an array of "
+                f"shape {weights.shape} and dtype {weights.dtype}."
+            )
+        return _checked_weights("sample_weight", weights)
+    table = _class_weight_table(class_weight, loss, classes)
+    labels = np.asarray(_on_host(y))
+    if loss.name == "categorical_crossentropy":
+        labels = labels.argmax(axis=-1)
+    return table[np.round(labels.reshape(len(labels))).astype(np.int64)]
+
+
+def _class_weight_table(class_weight, loss, classes):
+    """``class_weight`` as a vector, one weight per label (1 where it names none), once checked."""
+    binary = loss.name == "binary_crossentropy"
+    if not (loss.name.endswith("categorical_crossentropy") or (binary and classes == 1)):
+        raise ValueError(
+            f"class_weight needs one class label per sample: a categorical cross-entropy, or a "
+            f"binary one with a single output; the loss is {loss.name} with {classes} outputs."
+        )
+    if not isinstance(class_weight, dict):
+        raise TypeError(
+            f"class_weight must be a dict {{label: weight}}, e.g. {{0: 1.0, 1: 5.0}}; got {class_weight!r}."
+        )
+    labels_count = 2 if binary else classes
+    for label in class_weight:
+        if isinstance(label, bool) or not isinstance(label, numbers.Integral) or not 0 <= label < labels_count:
+            raise ValueError(f"class_weight's labels must be integers from 0 to {labels_count - 1}; got {label!r}.")
+    table = np.array([class_weight.get(label, 1.0) for label in range(labels_count)])
+    if table.dtype.kind not in "biuf":
+        raise TypeError(f"class_weight's weights must be numbers; got {class_weight!r}.")
+    return _checked_weights("class_weight", table)
+
+
+def _checked_weights(what, weights):
+    weights = weights.astype(np.float64)
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+        raise ValueError(f"{what} must be finite numbers >= 0; got values from {weights.min()} to {weights.max()}.")
+    return weights
+
+
+def _on_host(values):
+    return backend.to_numpy(values) if backend.is_backend_array(values) else values
 
 
 def check_targets(x, y, loss, output_shape):
