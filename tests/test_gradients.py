@@ -10,7 +10,7 @@ import pytest
 
 from conftest import assert_gradients_close, numerical_gradient
 from tinynet import activations, backend, losses
-from tinynet.layers import Activation, Dense, Dropout, Flatten
+from tinynet.layers import Activation, Conv2D, Dense, Dropout, Flatten
 from tinynet.models import Sequential
 from tinynet.utils import set_random_seed
 
@@ -216,8 +216,30 @@ def test_whole_model_gradients(float64_backend, loss_name, last, batch, weighted
     model.compile(loss=loss_name, optimizer="sgd")
     x = rng.normal(size=(batch, 4))
     y = _targets(loss_name, (batch, model.output_shape[-1]))
+    _check_model_gradients(model, x, y, rng.uniform(0, 3, size=batch) if weighted else None)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["", "sample-weighted"])
+@pytest.mark.parametrize("activation", ["softmax", "sigmoid"], ids=["fused", "plain"])
+def test_crossentropy_over_the_pixels_of_a_convolution(float64_backend, activation, weighted):
+    """Class probabilities per pixel, (n, h, w, classes): the loss averages over the n h w rows,
+    as Keras's does, and its gradient, fused or not, weighted or not, is that loss's derivative."""
+    model = Sequential([Conv2D(3, 1, activation=activation, input_shape=(2, 2, 2), bias_initializer="random_normal")])
+    model.compile(loss="categorical_crossentropy", optimizer="sgd")
+    x = rng.normal(size=(4, 2, 2, 2))
+    y = np.eye(3)[rng.integers(0, 3, size=(4, 2, 2))]
+    p = as_numpy(model._forward(backend.asarray(x), training=False))
+    q = np.clip(p / p.sum(axis=-1, keepdims=True), 1e-7, 1 - 1e-7)
+    expected = -np.mean(np.sum(y * np.log(q), axis=-1))
+    assert float(as_numpy(model.loss.value(backend.asarray(y), backend.asarray(p)))) == pytest.approx(expected)
+    _check_model_gradients(model, x, y, rng.uniform(0, 3, size=4) if weighted else None)
+
+
+def _check_model_gradients(model, x, y, sample_weight=None):
+    """Every parameter's backpropagated gradient against the numerical derivative of the batch
+    loss, or of the loss with ``sample_weight``, (1/n) sum_i w_i l_i."""
     x_dev, y_dev = backend.asarray(x), backend.asarray(y)
-    sample_weight = backend.asarray(rng.uniform(0, 3, size=batch)) if weighted else None
+    sample_weight = None if sample_weight is None else backend.asarray(sample_weight)
     weights = model.get_weights()
 
     y_pred = model._forward(x_dev, training=True)
@@ -225,9 +247,9 @@ def test_whole_model_gradients(float64_backend, loss_name, last, batch, weighted
     analytic = [as_numpy(g) for g in model._grads()]
 
     def batch_loss(p):
-        if weighted:
+        if sample_weight is not None:
             return model.loss.weighted_value(y_dev, p, sample_weight)
-        return model.loss.value(y_dev, p)
+        return model.loss.fused_value(y_dev, p) if model._fused_loss() else model.loss.value(y_dev, p)
 
     for number, weight in enumerate(weights):
 

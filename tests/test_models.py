@@ -242,7 +242,7 @@ def test_verbose_auto_return_dict_and_predicts_progress_bar_as_in_keras(monkeypa
     model.predict(x, batch_size=20, verbose=1)
     assert len(stream.getvalue().splitlines()) == 1  # not a terminal: the finished line only
     assert re.fullmatch(r"50/50 \[={30}\] - \d+s \d+(us|ms)/step", stream.getvalue().strip())
-    with pytest.raises(ValueError, match="verbose must be an integer >= 0; got -1"):
+    with pytest.raises(ValueError, match="verbose must be 0, 1, 2 or 'auto'; got -1"):
         model.predict(x, verbose=-1)
 
 

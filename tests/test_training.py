@@ -579,7 +579,6 @@ def test_class_weight_is_a_sample_weight_per_label_as_in_keras():
     plain, plain_history = weighted_fit()
     assert_same_weights(by_class.get_weights(), by_sample.get_weights())
     assert not np.allclose(by_class.get_weights()[0], plain.get_weights()[0])
-    # Metrics are not weighted (Keras's metrics=), the loss is.
     assert history.history["loss"] != plain_history.history["loss"]
 
 
@@ -603,3 +602,50 @@ def test_the_held_out_samples_weights_weigh_the_validation_loss():
     val_loss = model.evaluate(x[30:], y[30:], sample_weight=weights[30:], verbose=0)[0]
     assert history.history["val_loss"][0] == pytest.approx(val_loss, rel=1e-6)
     assert val_loss != pytest.approx(model.evaluate(x[30:], y[30:], verbose=0)[0], rel=1e-3)
+
+
+def weighted_mean_loss(model, x, y, weights):
+    """(1/N) sum_i w_i l_i over the whole set, from the model as it is."""
+    p = model.predict(x)
+    per_sample = backend.to_numpy(model.loss.per_sample(backend.asarray(y), backend.asarray(p)))
+    return float((weights * per_sample).sum() / len(x))
+
+
+def test_weighted_loss_of_a_shuffled_epoch_and_of_evaluate_in_chunks(array_backend):
+    """Whatever the order and the chunks, each sample's loss must meet its own weight: an epoch's
+    reported loss (with a learning rate too small to move the weights) and evaluate's are
+    (1/N) sum_i w_i l_i; the metrics stay unweighted."""
+    x, labels = classification_data()
+    y = to_categorical(labels, 3)
+    weights = np.random.default_rng(1).uniform(0, 3, len(x))
+    model = softmax_model(learning_rate=1e-9)
+    expected = weighted_mean_loss(model, x, y, weights)
+    _, unweighted_accuracy = model.evaluate(x, y, verbose=0)
+    history = model.fit(x, y, batch_size=7, epochs=1, shuffle=True, sample_weight=weights, verbose=0)
+    assert history.history["loss"][0] == pytest.approx(expected, rel=1e-5)
+    assert history.history["accuracy"][0] == pytest.approx(unweighted_accuracy, abs=1e-6)
+    loss, accuracy = model.evaluate(x, y, batch_size=3, sample_weight=weights, verbose=0)
+    assert loss == pytest.approx(expected, rel=1e-5) and accuracy == pytest.approx(unweighted_accuracy, abs=1e-6)
+    assert model.test_on_batch(x, y, sample_weight=weights)[0] == pytest.approx(expected, rel=1e-5)
+
+
+def test_validation_weights_come_with_the_validation_data_not_from_class_weight(array_backend):
+    x, labels = classification_data()
+    y = to_categorical(labels, 3)
+    weights = np.random.default_rng(2).uniform(0, 3, 10)
+    given = softmax_model()
+    history = given.fit(x[:30], y[:30], epochs=1, verbose=0, validation_data=(x[30:], y[30:], weights))
+    assert history.history["val_loss"][0] == pytest.approx(
+        given.evaluate(x[30:], y[30:], sample_weight=weights, verbose=0)[0], rel=1e-6)
+    by_class = softmax_model()
+    history = by_class.fit(x, y, epochs=1, verbose=0, validation_split=0.25, class_weight={0: 5.0})
+    assert history.history["val_loss"][0] == pytest.approx(by_class.evaluate(x[30:], y[30:], verbose=0)[0], rel=1e-6)
+
+
+def test_train_on_batch_takes_weights_as_fit_does():
+    x, labels = classification_data()
+    y = to_categorical(labels, 3)
+    one_step, by_fit = softmax_model(), softmax_model()
+    by_fit.fit(x[:8], y[:8], batch_size=8, epochs=1, shuffle=False, verbose=0, class_weight={1: 4.0})
+    one_step.train_on_batch(x[:8], y[:8], class_weight={1: 4.0})
+    assert_same_weights(one_step.get_weights(), by_fit.get_weights())

@@ -183,7 +183,11 @@ class Softsign(ActivationFunction):
 
 
 class Swish(ActivationFunction):
-    """``f(z) = z * sigmoid(z)``: Keras's ``swish`` (also called ``silu``), smooth and not monotonic."""
+    """``f(z) = z * sigmoid(z)``: Keras's ``swish`` (also called ``silu``), smooth and not monotonic.
+
+    Its sigmoid is :class:`Sigmoid`'s, which rounds to 0 below about ``z = -17`` in float32, so
+    ``swish(-30)`` is ``-0.0`` where the exact value is ``-2.8e-12``.
+    """
 
     name = "swish"
 

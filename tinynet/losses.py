@@ -12,6 +12,8 @@ probability falls below the clip's ``1e-7``, the clipped loss is flat and would 
 while this one still pulls the logit back, as Keras on TensorFlow does, computing it from the logits.
 """
 
+import math
+
 from tinynet import backend
 from tinynet.utils.lookup import lookup
 
@@ -59,6 +61,8 @@ class CategoricalCrossentropy(Loss):
 
     As in Keras, each row of ``p`` is first divided by its sum ``S`` (a no-op after softmax) and
     then clipped to ``[eps, 1 - eps]`` with ``eps = 1e-7`` so that ``log(0)`` cannot happen.
+    Predictions with more axes, such as ``(n, h, w, classes)`` from a convolution, hold one such
+    row per pixel: ``n`` is then the number of rows, ``n h w``, as Keras averages.
     """
 
     name = "categorical_crossentropy"
@@ -80,7 +84,7 @@ class CategoricalCrossentropy(Loss):
         # the time (it is a reduction along a short axis, the slowest kind on NumPy).
         xp = backend.namespace()
         eps = backend.epsilon()
-        return xp.sum(y_true * xp.log(xp.clip(y_pred, eps, 1.0 - eps))) / -y_pred.shape[0]
+        return xp.sum(y_true * xp.log(xp.clip(y_pred, eps, 1.0 - eps))) / -_rows(y_pred)
 
     def gradient(self, y_true, y_pred):
         # With q = p / S and r = clip(q): dL/dq_i = -y_i / (n r_i) where q is inside the clip range
@@ -90,7 +94,7 @@ class CategoricalCrossentropy(Loss):
         eps = backend.epsilon()
         q, r = self._normalised(y_pred)
         inside = (q > eps) & (q < 1.0 - eps)
-        grad_q = xp.where(inside, -y_true / (r * y_pred.shape[0]), xp.zeros_like(q))
+        grad_q = xp.where(inside, -y_true / (r * _rows(y_pred)), xp.zeros_like(q))
         total = xp.sum(y_pred, axis=-1, keepdims=True)
         return (grad_q - xp.sum(grad_q * q, axis=-1, keepdims=True)) / total
 
@@ -100,7 +104,7 @@ class CategoricalCrossentropy(Loss):
         #         = (-y_j + p_j * sum_i y_i) / n = (p_j - y_j) / n.
         # This is what Keras computes too (TensorFlow's softmax_cross_entropy_with_logits).
         grad_z = y_pred - y_true
-        grad_z /= y_pred.shape[0]  # in place: no second new array
+        grad_z /= _rows(y_pred)  # in place: no second new array
         return grad_z
 
 
@@ -126,7 +130,7 @@ class SparseCategoricalCrossentropy(Loss):
         return CategoricalCrossentropy().gradient(self._one_hot(y_true, y_pred), y_pred)
 
     def gradient_wrt_logits(self, y_true, y_pred):
-        return (y_pred - self._one_hot(y_true, y_pred)) / y_pred.shape[0]
+        return (y_pred - self._one_hot(y_true, y_pred)) / _rows(y_pred)
 
 
 class BinaryCrossentropy(Loss):
@@ -202,12 +206,14 @@ def _mean_per_sample(values):
     return xp.mean(xp.reshape(values, (values.shape[0], -1)), axis=1)
 
 
+def _rows(array):
+    """How many rows of classes ``array`` holds (``n`` for ``(n, classes)``), as a float."""
+    return float(math.prod(array.shape[:-1]))
+
+
 def _size(array):
     """The number of elements, as a float (the ``n k`` the mean divides by)."""
-    count = 1
-    for length in array.shape:
-        count *= length
-    return float(count)
+    return float(math.prod(array.shape))
 
 
 _LOSSES = {

@@ -328,6 +328,17 @@ class Sequential:
             self.build(input_shape)
         return x, (None if y is _NO_TARGETS else y)
 
+    def _prepare_weighted(self, x, y, sample_weight=None, class_weight=None, input_shape=None, build=True):
+        """``_prepare``, and each sample's weight in the loss (a host vector, or None without
+        weights: see ``validation.sample_weights``), all checked before the model is built."""
+        x, y = self._prepare(x, y, input_shape=input_shape, build=False)
+        input_shape = input_shape or (self.input_shape if self.built else (None, *x.shape[1:]))
+        classes = self._output_shape_for(input_shape)[-1]
+        weights = validation.sample_weights(y, sample_weight, class_weight, self.loss, classes)
+        if build and not self.built:
+            self.build(input_shape)
+        return x, y, weights
+
     def _prepare_targets(self, x, y, output_shape):
         """Validate ``y`` against ``x`` and the loss; 0/1 targets given as a vector become a column."""
         if y is None:
@@ -389,16 +400,13 @@ class Sequential:
         for callback in callbacks:
             if not isinstance(callback, Callback):
                 raise TypeError(f"callbacks must be tinynet Callback objects; got {callback!r}.")
-        x, y = self._prepare(x, y, build=False)
-        classes = self._output_shape_for((None, *x.shape[1:]))[-1]
-        weights = validation.sample_weights(y, sample_weight, class_weight, self.loss, classes)
-        x_val, y_val = self._validation_set(x, y, validation_split, validation_data)
-        w_val = None
+        x, y, weights = self._prepare_weighted(x, y, sample_weight, class_weight, build=False)
+        x_val, y_val, w_val = self._validation_set(x, y, validation_split, validation_data)
         if x_val is not None and validation_data is None:
             x, y = x[: -len(x_val)], y[: -len(x_val)]
             if weights is not None:
-                # class_weight weighs training only, as in Keras; sample_weight goes with its samples
-                w_val = weights[-len(x_val):] if sample_weight is not None else None
+                # sample_weight goes with its samples; class_weight weighs training only, as in Keras
+                w_val = weights[-len(x_val) :] if sample_weight is not None else None
                 weights = weights[: -len(x_val)]
 
         # Everything that could refuse this fit is checked before the model is built or trained.
@@ -415,7 +423,7 @@ class Sequential:
         x, y = self._to_device(x, y)
         if x_val is not None:
             x_val, y_val = self._to_device(x_val, y_val)
-        weights, w_val = (None if w is None else backend.asarray(w) for w in (weights, w_val))
+        weights, w_val = _on_device(weights), _on_device(w_val)
         history = History()
         # History goes last, as in Keras, so it records what other callbacks add to the logs
         # (LearningRateScheduler's learning_rate).
@@ -460,10 +468,16 @@ class Sequential:
         return history
 
     def _validation_set(self, x, y, validation_split, validation_data):
+        """``(x_val, y_val, sample weights or None)``, or three Nones without validation."""
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("validation_data must be a tuple (x_val, y_val).")
-            return self._prepare(*validation_data, input_shape=(None, *x.shape[1:]), build=False)
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                raise ValueError(
+                    "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight_val)."
+                )
+            x_val, y_val, *weights = validation_data
+            return self._prepare_weighted(
+                x_val, y_val, *weights, input_shape=(None, *x.shape[1:]), build=False
+            )
         if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) or not (
             0 <= validation_split < 1
         ):
@@ -475,7 +489,7 @@ class Sequential:
                 f"validation_split={validation_split} of {x.shape[0]} samples leaves "
                 f"{count} for validation and {x.shape[0] - count} for training; both need at least one."
             )
-        return (x[x.shape[0] - count :], y[y.shape[0] - count :]) if count else (None, None)
+        return (x[x.shape[0] - count :], y[y.shape[0] - count :], None) if count else (None, None, None)
 
     def _train_epoch(self, x, y, weights, batch_size, shuffle, progbar, epoch, batch_callbacks, interrupted):
         """One pass over the training set. Returns the epoch's logs, or None if it was cut short."""
@@ -529,14 +543,10 @@ class Sequential:
         self._check_compiled("evaluate")
         batch_size = _check_inference_batch_size(batch_size)
         verbose = validation.check_verbose(verbose)
-        x, y = self._prepare(x, y, build=False)
-        weights = validation.sample_weights(y, sample_weight, None, self.loss, classes=None)
-        if not self.built:
-            self.build((None, *x.shape[1:]))
+        x, y, weights = self._prepare_weighted(x, y, sample_weight)
         batch_size = self._inference_batch_size(batch_size)
         x, y = self._to_device(x, y)
-        weights = None if weights is None else backend.asarray(weights)
-        values = self._evaluate_arrays(x, y, batch_size, verbose, weights)
+        values = self._evaluate_arrays(x, y, batch_size, verbose, _on_device(weights))
         if return_dict:
             return dict(zip(self.metrics_names, values))
         return values[0] if len(values) == 1 else values
@@ -551,7 +561,7 @@ class Sequential:
 
     def _evaluate_arrays(self, x, y, batch_size, verbose=0, weights=None):
         means = _RunningMeans(self.metrics_names)
-        progbar = Progbar(x.shape[0], verbose=verbose) if verbose else None
+        progbar = Progbar(x.shape[0]) if verbose == 1 else None  # as Keras 2: a bar or nothing
         for start, stop in _batches(x.shape[0], batch_size):
             y_pred = self._forward(x[start:stop, ...], training=False)
             w_batch = None if weights is None else weights[start:stop]
@@ -569,7 +579,7 @@ class Sequential:
         batch_size = self._inference_batch_size(batch_size)
         x = backend.asarray(x)
         xp = backend.namespace()
-        progbar = Progbar(x.shape[0], verbose=verbose) if verbose else None
+        progbar = Progbar(x.shape[0]) if verbose == 1 else None  # as Keras 2: a bar or nothing
         outputs = []
         for start, stop in _batches(x.shape[0], batch_size):
             outputs.append(self._forward(x[start:stop, ...], training=False))
@@ -577,18 +587,21 @@ class Sequential:
                 progbar.update(stop)
         return backend.to_numpy(outputs[0] if len(outputs) == 1 else xp.concat(outputs, axis=0))
 
-    def train_on_batch(self, x, y):
+    def train_on_batch(self, x, y, sample_weight=None, class_weight=None):
         """One training step on exactly this batch; returns the loss (and metrics) before the update."""
         self._check_compiled("train_on_batch")
-        x, y = self._to_device(*self._prepare(x, y))
-        values = [backend.to_scalar(v) for v in self._train_step(x, y)]
+        x, y, weights = self._prepare_weighted(x, y, sample_weight, class_weight)
+        x, y = self._to_device(x, y)
+        values = [backend.to_scalar(v) for v in self._train_step(x, y, _on_device(weights))]
         return values[0] if len(values) == 1 else values
 
-    def test_on_batch(self, x, y):
+    def test_on_batch(self, x, y, sample_weight=None):
         """The loss (and metrics) on this batch, without training."""
         self._check_compiled("test_on_batch")
-        x, y = self._to_device(*self._prepare(x, y))
-        values = [backend.to_scalar(v) for v in self._batch_values(y, self._forward(x, training=False))]
+        x, y, weights = self._prepare_weighted(x, y, sample_weight)
+        x, y = self._to_device(x, y)
+        y_pred = self._forward(x, training=False)
+        values = [backend.to_scalar(v) for v in self._batch_values(y, y_pred, _on_device(weights))]
         return values[0] if len(values) == 1 else values
 
     def predict_on_batch(self, x):
@@ -723,6 +736,11 @@ class Sequential:
                     f"{stored[key].shape}, but layer {layer.name!r} weight {number} has shape {shape}."
                 )
         self.set_weights([stored[key] for key in keys])
+
+
+def _on_device(weights):
+    """Sample weights moved to the device once (None stays None)."""
+    return None if weights is None else backend.asarray(weights)
 
 
 def _check_inference_batch_size(batch_size):

@@ -158,7 +158,7 @@ class Adagrad(Optimizer):
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7):
         super().__init__(learning_rate)
-        self.initial_accumulator_value = _check_positive("initial_accumulator_value", initial_accumulator_value)
+        self.initial_accumulator_value = _check_non_negative("initial_accumulator_value", initial_accumulator_value)
         self.epsilon = _check_positive("epsilon", epsilon)
 
     def build_slots(self, param, xp):
@@ -212,6 +212,12 @@ def _check_positive(name, value):
     return float(value)
 
 
+def _check_non_negative(name, value):
+    if not _is_number(value) or not value >= 0:
+        raise ValueError(f"{name} must be a number >= 0; got {value!r}.")
+    return float(value)
+
+
 def _check_fraction(name, value, one_allowed):
     """``value`` as a float, if it lies in [0, 1] (or in [0, 1) when ``one_allowed`` is False)."""
     if not _is_number(value) or not (0 <= value <= 1 if one_allowed else 0 <= value < 1):
@@ -227,7 +233,7 @@ class AdamW(Adam):
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
         super().__init__(learning_rate, beta_1, beta_2, epsilon)
-        self.weight_decay = _check_fraction("weight_decay", weight_decay, one_allowed=True)
+        self.weight_decay = _check_non_negative("weight_decay", weight_decay)
 
     def get_config(self):
         return {**super().get_config(), "weight_decay": self.weight_decay}

@@ -19,8 +19,15 @@ def check_count(name, value, minimum):
 
 
 def check_verbose(verbose):
-    """``verbose`` as 0 (silent), 1 (progress bar) or 2 (one line per epoch); Keras 3's ``"auto"`` is 1."""
-    return 1 if verbose == "auto" else check_count("verbose", verbose, 0)
+    """``verbose`` as 0 (silent), 1 (progress bar) or 2 (one line per epoch); Keras 3's ``"auto"``
+    and ``True`` are 1, ``False`` is 0."""
+    if verbose == "auto" or verbose is True:
+        return 1
+    if verbose is False:
+        return 0
+    if isinstance(verbose, str) or not isinstance(verbose, numbers.Integral) or verbose < 0:
+        raise ValueError(f"verbose must be 0, 1, 2 or 'auto'; got {verbose!r}.")
+    return int(verbose)
 
 
 def as_array(name, values):
@@ -98,7 +105,7 @@ def check_features(x, input_shape, model_name):
     raise ValueError(message)
 
 
-def sample_weights(y, sample_weight, class_weight, loss, classes):
+def sample_weights(y, sample_weight, class_weight, loss, classes=None):
     """Each sample's weight in the loss as a float64 host vector, from ``sample_weight`` (one
     number per sample) or ``class_weight`` (``{label: weight}`` for a model of ``classes``
     outputs, 1 for labels it leaves out, as in Keras), or None when neither is given. Keras refuses
@@ -108,7 +115,12 @@ def sample_weights(y, sample_weight, class_weight, loss, classes):
     if sample_weight is not None and class_weight is not None:
         raise ValueError("Give sample_weight or class_weight, not both (Keras refuses them together too).")
     if sample_weight is not None:
-        weights = np.asarray(_on_host(sample_weight))
+        try:
+            weights = np.asarray(_on_host(sample_weight))
+        except (ValueError, TypeError):  # a ragged list
+            raise ValueError(
+                f"sample_weight must hold one number per sample; could not read {sample_weight!r}."
+            ) from None
         if weights.ndim == 2 and weights.shape[1] == 1:
             weights = weights[:, 0]
         if weights.dtype.kind not in "biuf" or weights.shape != (y.shape[0],):
@@ -118,6 +130,8 @@ def sample_weights(y, sample_weight, class_weight, loss, classes):
             )
         return _checked_weights("sample_weight", weights)
     table = _class_weight_table(class_weight, loss, classes)
+    if y.ndim > 2:
+        raise ValueError(f"class_weight needs one class label per sample; y has shape {tuple(y.shape)}.")
     labels = np.asarray(_on_host(y))
     if loss.name == "categorical_crossentropy":
         labels = labels.argmax(axis=-1)
