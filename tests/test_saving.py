@@ -7,7 +7,7 @@ import pytest
 from tinynet import backend, metrics
 from tinynet.callbacks import ModelCheckpoint
 from tinynet.layers import Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D
-from tinynet.models import Sequential, load_model
+from tinynet.models import Sequential, load_model, model_from_json
 from tinynet.optimizers import SGD, Adam
 from tinynet.utils import set_random_seed, to_categorical
 
@@ -157,3 +157,26 @@ def test_model_checkpoint_saves_the_whole_model_as_keras_does(tmp_path):
     with pytest.raises(ValueError, match="ModelCheckpoint: model.save cannot save the metric.*save_weights_only=True"):
         model.fit(x, y, epochs=1, verbose=0, callbacks=[ModelCheckpoint(str(tmp_path / "m.npz"))])
     assert model.optimizer.iterations == 0 and sorted(p.name for p in tmp_path.iterdir()) == ["m.1.npz", "m.2.npz"]
+
+
+def test_to_json_and_model_from_json_with_the_weights_apart_as_in_keras_2(tmp_path):
+    """The classic Keras 2 way to keep a model: the architecture as JSON, the weights in a file."""
+    model = Sequential([Dense(4, activation="relu", input_shape=(3,), name="hidden"), Dense(2, activation="softmax")])
+    model.save_weights(tmp_path / "weights.npz")
+    rebuilt = model_from_json(model.to_json())
+    assert [layer.get_config() for layer in rebuilt.layers] == [layer.get_config() for layer in model.layers]
+    rebuilt.load_weights(tmp_path / "weights.npz")
+    x = rng.random((5, 3), dtype=np.float32)
+    np.testing.assert_array_equal(rebuilt.predict(x), model.predict(x))
+    with pytest.raises(ValueError, match="expects the text model.to_json"):
+        model_from_json('{"weights": []}')
+
+
+def test_pop_takes_the_last_layer_off():
+    model = Sequential([Dense(4, input_shape=(3,)), Dense(2)])
+    first, second = model.layers
+    assert model.pop() is second and model.layers == [first]
+    assert model.output_shape == (None, 4)
+    model.pop()
+    with pytest.raises(ValueError, match="has no layers to pop"):
+        model.pop()

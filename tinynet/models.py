@@ -15,6 +15,7 @@ of the loss and metrics in a Keras progress bar.
 """
 
 import contextlib
+import json
 import numbers
 import os
 import signal
@@ -35,7 +36,7 @@ from tinynet.utils.lookup import lookup
 from tinynet.utils.files import load_npz, save_npz_atomic
 from tinynet.utils.progbar import Progbar
 
-__all__ = ["Sequential", "load_model"]
+__all__ = ["Sequential", "load_model", "model_from_json"]
 
 # predict/evaluate split their input only to bound memory: the result does not depend on the
 # chunk size. Keras's default of 32 rows makes predict 50x slower than it needs to be on MNIST;
@@ -137,6 +138,13 @@ class Sequential:
         layer.input_gradient_needed = bool(self._layers) or layer.in_a_model
         layer.in_a_model = True
         self._layers.append(layer)
+
+    def pop(self):
+        """Take the last layer off the stack (as Keras's ``pop``) and return it. Compile the model
+        again before training it: its optimizer's state belongs to the weights it had."""
+        if not self._layers:
+            raise ValueError(f"Model {self.name!r} has no layers to pop.")
+        return self._layers.pop()
 
     def build(self, input_shape):
         """Create every layer's weights for inputs of ``input_shape`` (with the batch as None).
@@ -689,6 +697,11 @@ class Sequential:
             ],
         }
 
+    def to_json(self):
+        """The architecture as JSON text, as Keras's ``to_json``; ``model_from_json`` reads it back
+        (with new weights: ``save_weights``/``load_weights`` carry the numbers, as in Keras 2)."""
+        return json.dumps({"class_name": type(self).__name__, "config": self.get_config()})
+
     @classmethod
     def from_config(cls, config):
         """A new model from ``get_config``'s description: the same layers, with new weights, drawn
@@ -736,6 +749,18 @@ class Sequential:
                     f"{stored[key].shape}, but layer {layer.name!r} weight {number} has shape {shape}."
                 )
         self.set_weights([stored[key] for key in keys])
+
+
+def model_from_json(text):
+    """A new model, with new weights, from ``model.to_json()``'s text."""
+    try:
+        description = json.loads(text)
+        config = description["config"] if description["class_name"] == "Sequential" else None
+    except (TypeError, ValueError, KeyError):
+        config = None
+    if config is None:
+        raise ValueError(f"model_from_json expects the text model.to_json() writes; got {str(text)[:80]!r}.")
+    return Sequential.from_config(config)
 
 
 def _on_device(weights):
