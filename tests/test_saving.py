@@ -4,10 +4,10 @@ state included) come back, so the loaded model predicts and trains on exactly as
 import numpy as np
 import pytest
 
-from tinynet import backend, metrics
+from tinynet import backend, initializers, metrics
 from tinynet.callbacks import ModelCheckpoint
 from tinynet.layers import Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D
-from tinynet.models import Sequential, load_model, model_from_json
+from tinynet.models import Sequential, clone_model, load_model, model_from_json
 from tinynet.optimizers import SGD, Adam
 from tinynet.utils import set_random_seed, to_categorical
 
@@ -117,6 +117,10 @@ class MyDense(Dense):
     pass
 
 
+class MyInitializer(initializers.RandomNormal):
+    pass
+
+
 def own_accuracy(y_true, y_pred):
     return 0.5
 
@@ -133,6 +137,9 @@ def test_what_cannot_be_made_again_by_name_is_refused_before_writing(tmp_path):
     named_like_a_builtin.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=[own_accuracy])
     with pytest.raises(ValueError, match="cannot save the metric 'accuracy': it is not the one tinynet knows"):
         named_like_a_builtin.save(path)
+
+    with pytest.raises(ValueError, match="'seeded': its kernel_initializer is a MyInitializer"):
+        Sequential([Conv2D(2, 3, input_shape=(5, 5, 1), kernel_initializer=MyInitializer(), name="seeded")]).save(path)
 
     first = Sequential([Dense(2, input_shape=(3,))])
     first.compile(optimizer=SGD(momentum=0.9), loss="mse")
@@ -170,6 +177,32 @@ def test_to_json_and_model_from_json_with_the_weights_apart_as_in_keras_2(tmp_pa
     np.testing.assert_array_equal(rebuilt.predict(x), model.predict(x))
     with pytest.raises(ValueError, match="expects the text model.to_json"):
         model_from_json('{"weights": []}')
+
+
+def test_a_model_made_again_from_its_config_draws_with_the_same_initializers():
+    """A description that left the initializers out would draw Glorot and zeros here."""
+    def layers():
+        return [
+            Conv2D(2, 3, input_shape=(5, 5, 1), kernel_initializer="he_normal", bias_initializer="ones"),
+            Flatten(),
+            Dense(3, kernel_initializer=initializers.RandomNormal(mean=1.0, stddev=0.5),
+                  bias_initializer="random_uniform"),
+        ]
+
+    description = Sequential(layers()).to_json()
+    set_random_seed(3)
+    rebuilt = model_from_json(description)
+    set_random_seed(3)
+    drawn_again = Sequential(layers())
+    assert_same_weights(rebuilt.get_weights(), drawn_again.get_weights())
+    assert rebuilt.layers[2].kernel_initializer.get_config() == {"mean": 1.0, "stddev": 0.5}
+
+    set_random_seed(3)
+    clone = clone_model(drawn_again)
+    assert clone.optimizer is None and [layer.name for layer in clone.layers] == [layer.name for layer in drawn_again.layers]
+    assert_same_weights(clone.get_weights(), rebuilt.get_weights())
+    with pytest.raises(TypeError, match="clone_model expects a Sequential model; got Dense"):
+        clone_model(Dense(2))
 
 
 def test_pop_takes_the_last_layer_off():

@@ -47,6 +47,10 @@ class Initializer:
     def sample(self, shape):
         raise NotImplementedError
 
+    def get_config(self):
+        """The arguments that make this initializer again, ``type(initializer)(**config)``."""
+        return {}
+
     def __repr__(self):
         return f"{type(self).__name__}()"
 
@@ -71,6 +75,9 @@ class RandomUniform(Initializer):
     def __init__(self, minval=-0.05, maxval=0.05):
         self.minval, self.maxval = minval, maxval
 
+    def get_config(self):
+        return {"minval": float(self.minval), "maxval": float(self.maxval)}
+
     def sample(self, shape):
         return generator().uniform(self.minval, self.maxval, size=shape)
 
@@ -80,6 +87,9 @@ class RandomNormal(Initializer):
 
     def __init__(self, mean=0.0, stddev=0.05):
         self.mean, self.stddev = mean, stddev
+
+    def get_config(self):
+        return {"mean": float(self.mean), "stddev": float(self.stddev)}
 
     def sample(self, shape):
         return generator().normal(self.mean, self.stddev, size=shape)
@@ -148,10 +158,29 @@ _INITIALIZERS = {
 }
 
 
+# By class name too, for the descriptions serialize writes ("HeNormal" is looked up as "henormal").
+_CLASSES = {cls.__name__.lower(): cls for cls in _INITIALIZERS.values()}
+
+
+def serialize(initializer):
+    """``initializer`` as plain data, ``{"class_name": "RandomNormal", "config": {...}}``, as Keras
+    describes one in a layer's ``get_config``; :func:`get` makes it again."""
+    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+
+
+def is_serializable(initializer):
+    """True when :func:`get` can make ``initializer`` again from :func:`serialize`'s description:
+    it is one of tinynet's own classes, not a subclass of one's own."""
+    return _CLASSES.get(type(initializer).__name__.lower()) is type(initializer)
+
+
 def get(identifier):
-    """An initializer from a name such as ``"glorot_uniform"``, a class such as ``HeNormal``, or an object."""
+    """An initializer from a name such as ``"glorot_uniform"``, a class such as ``HeNormal``, an
+    object, or :func:`serialize`'s description."""
     if isinstance(identifier, Initializer):
         return identifier
     if isinstance(identifier, type) and issubclass(identifier, Initializer):
         return identifier()
+    if isinstance(identifier, dict) and set(identifier) == {"class_name", "config"}:
+        return lookup("initializer class", identifier["class_name"], _CLASSES)(**identifier["config"])
     return lookup("initializer", identifier, _INITIALIZERS)()

@@ -36,7 +36,7 @@ from tinynet.utils.lookup import lookup
 from tinynet.utils.files import load_npz, save_npz_atomic
 from tinynet.utils.progbar import Progbar
 
-__all__ = ["Sequential", "load_model", "model_from_json"]
+__all__ = ["Sequential", "clone_model", "load_model", "model_from_json"]
 
 # predict/evaluate split their input only to bound memory: the result does not depend on the
 # chunk size. Keras's default of 32 rows makes predict 50x slower than it needs to be on MNIST;
@@ -704,9 +704,8 @@ class Sequential:
 
     @classmethod
     def from_config(cls, config):
-        """A new model from ``get_config``'s description: the same layers, with new weights, drawn
-        by the default initializers (``get_config`` leaves initializers out: ``load_model`` replaces
-        what they draw with the saved weights)."""
+        """A new model from ``get_config``'s description: the same layers, with new weights drawn
+        by the same initializers (``load_model`` then replaces them with the saved weights)."""
         model = cls(name=config["name"])
         for layer in config["layers"]:
             layer_class = lookup("layer class", layer["class_name"], LAYER_CLASSES)
@@ -761,6 +760,15 @@ def model_from_json(text):
     if config is None:
         raise ValueError(f"model_from_json expects the text model.to_json() writes; got {str(text)[:80]!r}.")
     return Sequential.from_config(config)
+
+
+def clone_model(model):
+    """A new model with ``model``'s layers, as in Keras: the same architecture and initializers,
+    new weights drawn afresh, not compiled. To start from the same weights too, follow it with
+    ``clone.set_weights(model.get_weights())``."""
+    if not isinstance(model, Sequential):
+        raise TypeError(f"clone_model expects a Sequential model; got {type(model).__name__}.")
+    return Sequential.from_config(model.get_config())
 
 
 def _on_device(weights):

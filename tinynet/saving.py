@@ -21,7 +21,7 @@ import os
 
 import numpy as np
 
-from tinynet import backend, layers, losses, metrics, optimizers
+from tinynet import backend, initializers, layers, losses, metrics, optimizers
 from tinynet.utils.files import load_npz, save_npz_atomic
 
 CONFIG_KEY = "config"
@@ -52,6 +52,14 @@ def check_savable(model):
         if LAYER_CLASSES.get(type(layer).__name__.lower()) is not type(layer):
             raise ValueError(f"model.save cannot save layer {layer.name!r}: tinynet has no layer class "
                              f"{type(layer).__name__!r} to make it again. Save the weights with save_weights.")
+        for role in ("kernel_initializer", "bias_initializer"):
+            initializer = getattr(layer, role, None)
+            if initializer is not None and not initializers.is_serializable(initializer):
+                raise ValueError(
+                    f"model.save cannot save layer {layer.name!r}: its {role} is a "
+                    f"{type(initializer).__name__}, which tinynet cannot make again by name. Save the "
+                    "weights with save_weights."
+                )
     if model.optimizer is None:
         return
     # (kind, name, what compile made of what it was given, what it would make of the name)

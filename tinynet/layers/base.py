@@ -15,7 +15,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from tinynet import backend
+from tinynet import backend, initializers
 
 _name_counts = defaultdict(int)
 
@@ -80,8 +80,7 @@ class Layer:
 
     def get_config(self):
         """The arguments that make this layer again, ``type(layer)(**config)``, as in Keras (for
-        ``model.save``). Subclasses add their own; initializers are left out, because the saved
-        weights replace what they drew."""
+        ``model.save`` and ``to_json``). Subclasses add their own."""
         return {"name": self.name, "trainable": self.trainable}
 
     @classmethod
@@ -195,6 +194,15 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r}>"
+
+
+def initializer_configs(layer):
+    """The ``kernel_initializer`` and ``bias_initializer`` of a Dense or Conv2D layer for its
+    ``get_config``, each as :func:`tinynet.initializers.serialize` describes it."""
+    return {
+        "kernel_initializer": initializers.serialize(layer.kernel_initializer),
+        "bias_initializer": initializers.serialize(layer.bias_initializer),
+    }
 
 
 def column_sums(g):

@@ -25,7 +25,7 @@ operation BLAS (and a GPU) does fastest. The helpers here are shared with the po
 import numbers
 
 from tinynet import activations, backend, initializers
-from tinynet.layers.base import Layer, check_positive_int, column_sums
+from tinynet.layers.base import Layer, check_positive_int, column_sums, initializer_configs
 from tinynet.utils.lookup import lookup
 
 PADDINGS = {"valid": "valid", "same": "same"}
@@ -245,7 +245,7 @@ class Conv2D(Layer):
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
                 "strides": self.strides, "padding": self.padding, "activation": self.activation.name,
-                "use_bias": self.use_bias}
+                "use_bias": self.use_bias, **initializer_configs(self)}
 
     def numbers_per_sample(self):
         """The im2col matrix (one row of ``kh*kw*C`` numbers per output pixel) dominates."""

@@ -4,7 +4,7 @@ import numbers
 
 from tinynet import activations, backend, initializers
 from tinynet.random import generator
-from tinynet.layers.base import Layer, check_positive_int, column_sums
+from tinynet.layers.base import Layer, check_positive_int, column_sums, initializer_configs
 
 
 class InputLayer(Layer):
@@ -71,7 +71,7 @@ class Dense(Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": self.activation.name,
-                "use_bias": self.use_bias}
+                "use_bias": self.use_bias, **initializer_configs(self)}
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 2:
