@@ -340,6 +340,20 @@ def test_an_unbuilt_model_is_not_built_from_a_call_with_bad_targets(data):
     assert model.input_shape == (None, 4)
 
 
+@pytest.mark.parametrize(
+    "loss, filters, expected",
+    [(SPARSE, 3, r"integer labels of shape \(n, 3, 3\) for the model's output \(None, 3, 3, 3\)"),
+     ("binary_crossentropy", 1, r"output has shape \(None, 3, 3, 1\).*y has shape \(3,\)")],
+)
+def test_one_target_per_sample_is_refused_for_an_output_per_pixel(loss, filters, expected):
+    """Labels (n,) against (n, h, w, classes) would broadcast into a table when n == w."""
+    model = Sequential([Conv2D(filters, 1, activation="softmax" if filters > 1 else "sigmoid")])
+    model.compile(optimizer="sgd", loss=loss)
+    with pytest.raises(ValueError, match=expected):
+        model.fit(np.ones((3, 3, 3, 1), np.float32), np.array([0, 1, 0]), verbose=0)
+    assert not model.built and model.history is None
+
+
 def test_a_model_too_deep_for_small_images_stays_unbuilt():
     model = Sequential([Conv2D(2, 3), MaxPooling2D(2), Conv2D(2, 3), Flatten(), Dense(2, activation="softmax")])
     with pytest.raises(ValueError, match="3x3 window does not fit in the 1x1 input"):

@@ -92,18 +92,25 @@ def test_categorical_crossentropy_gradient_with_unnormalised_rows(float64_backen
     assert_gradients_close(analytic, numerical_gradient(value, p.copy()))
 
 
+def _multi_hot(name, shape):
+    """Rows of 0/1 with several 1s, or none: targets that do not sum to 1 (multi-label data)."""
+    return rng.integers(0, 2, shape).astype(np.float64)
+
+
 @pytest.mark.parametrize(
-    "loss_name, activation_name",
+    "loss_name, activation_name, targets",
     [
-        ("categorical_crossentropy", "softmax"),
-        ("sparse_categorical_crossentropy", "softmax"),
-        ("binary_crossentropy", "sigmoid"),
+        ("categorical_crossentropy", "softmax", _targets),
+        ("categorical_crossentropy", "softmax", _multi_hot),
+        ("sparse_categorical_crossentropy", "softmax", _targets),
+        ("binary_crossentropy", "sigmoid", _targets),
     ],
 )
-def test_fused_gradient_equals_the_chain_rule(float64_backend, loss_name, activation_name):
-    """dL/dz from the fused formula equals the numerical derivative of loss(activation(z))."""
+def test_fused_gradient_equals_the_chain_rule(float64_backend, loss_name, activation_name, targets):
+    """dL/dz from the fused formula equals the numerical derivative of loss(activation(z)), also
+    for targets whose rows do not sum to 1, where dL/dz is not p - y."""
     z = rng.normal(size=(6, 4)) * 2
-    y = _targets(loss_name, (6, 4))
+    y = targets(loss_name, (6, 4))
     loss = losses.get(loss_name)
 
     def value(z_values):
@@ -221,16 +228,20 @@ def test_whole_model_gradients(float64_backend, loss_name, last, batch, weighted
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["", "sample-weighted"])
 @pytest.mark.parametrize("activation", ["softmax", "sigmoid"], ids=["fused", "plain"])
-def test_crossentropy_over_the_pixels_of_a_convolution(float64_backend, activation, weighted):
-    """Class probabilities per pixel, (n, h, w, classes): the loss averages over the n h w rows,
-    as Keras's does, and its gradient, fused or not, weighted or not, is that loss's derivative."""
+@pytest.mark.parametrize("loss", ["categorical_crossentropy", "sparse_categorical_crossentropy"])
+def test_crossentropy_over_the_pixels_of_a_convolution(float64_backend, loss, activation, weighted):
+    """Class probabilities per pixel, (n, h, w, classes), against one-hot rows or a label per pixel:
+    the loss averages over the n h w rows, as Keras's does, and its gradient, fused or not,
+    weighted or not, is that loss's derivative."""
     model = Sequential([Conv2D(3, 1, activation=activation, input_shape=(2, 2, 2), bias_initializer="random_normal")])
-    model.compile(loss="categorical_crossentropy", optimizer="sgd")
+    model.compile(loss=loss, optimizer="sgd")
     x = rng.normal(size=(4, 2, 2, 2))
-    y = np.eye(3)[rng.integers(0, 3, size=(4, 2, 2))]
+    labels = rng.integers(0, 3, size=(4, 2, 2))
+    one_hot = np.eye(3)[labels]
+    y = one_hot if loss == "categorical_crossentropy" else labels
     p = as_numpy(model._forward(backend.asarray(x), training=False))
     q = np.clip(p / p.sum(axis=-1, keepdims=True), 1e-7, 1 - 1e-7)
-    expected = -np.mean(np.sum(y * np.log(q), axis=-1))
+    expected = -np.mean(np.sum(one_hot * np.log(q), axis=-1))
     assert float(as_numpy(model.loss.value(backend.asarray(y), backend.asarray(p)))) == pytest.approx(expected)
     _check_model_gradients(model, x, y, rng.uniform(0, 3, size=4) if weighted else None)
 

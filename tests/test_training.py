@@ -228,6 +228,24 @@ def test_accuracy_of_multi_label_binary_cross_entropy_is_categorical_as_in_keras
     assert accuracy == pytest.approx(categorical) and binary_accuracy == pytest.approx(binary)
 
 
+@pytest.mark.parametrize("loss", ["categorical_crossentropy", "sparse_categorical_crossentropy"])
+def test_accuracy_per_pixel_is_the_share_of_pixels_right(array_backend, loss):
+    """A segmentation-like output, (n, h, w, classes): Keras averages the hits over all n h w pixels."""
+    from tinynet.layers import Conv2D
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(6, 4, 5, 2)).astype(np.float32)
+    set_random_seed(2)
+    model = Sequential([Conv2D(3, 1, activation="softmax", input_shape=(4, 5, 2))])
+    model.compile(optimizer="sgd", loss=loss, metrics=["accuracy"])
+    labels = rng.integers(0, 3, (6, 4, 5))
+    y = to_categorical(labels, 3) if loss == "categorical_crossentropy" else labels
+    expected = np.mean(model.predict(x).argmax(axis=-1) == labels)
+    assert 0 < expected < 1
+    _, accuracy = model.evaluate(x, y, verbose=0)
+    assert accuracy == pytest.approx(expected, abs=1e-6)
+
+
 def test_accuracy_with_a_regression_loss_follows_the_shapes():
     x, labels = classification_data()
     y = (labels == 0).astype(np.float32)

@@ -99,19 +99,25 @@ class CategoricalCrossentropy(Loss):
         return (grad_q - xp.sum(grad_q * q, axis=-1, keepdims=True)) / total
 
     def gradient_wrt_logits(self, y_true, y_pred):
-        # With p = softmax(z) and rows of y summing to 1:
+        # With p = softmax(z):
         # dL/dz_j = sum_i dL/dp_i * dp_i/dz_j = sum_i (-y_i / (n p_i)) * p_i (delta_ij - p_j)
-        #         = (-y_j + p_j * sum_i y_i) / n = (p_j - y_j) / n.
-        # This is what Keras computes too (TensorFlow's softmax_cross_entropy_with_logits).
-        grad_z = y_pred - y_true
-        grad_z /= _rows(y_pred)  # in place: no second new array
+        #         = (p_j * sum_i y_i - y_j) / n.
+        # For one-hot or smoothed targets, whose rows sum to 1, that is (p_j - y_j) / n, which is
+        # what TensorFlow's softmax_cross_entropy_with_logits assumes. Targets whose rows sum to
+        # something else (multi-hot rows, counts) get the true derivative of the loss all the same.
+        xp = backend.namespace()
+        row_sums = y_true @ backend.ones_vector(y_true.shape[-1], y_true.dtype)  # a product: fast
+        grad_z = y_pred * xp.reshape(row_sums, (*row_sums.shape, 1))
+        grad_z -= y_true  # in place: grad_z is the one new array
+        grad_z /= _rows(y_pred)
         return grad_z
 
 
 class SparseCategoricalCrossentropy(Loss):
     """Categorical cross-entropy with integer labels: ``L = -(1/n) sum_samples log(p[label])``.
 
-    ``y_true`` holds class indices (shape ``(n,)`` or ``(n, 1)``) instead of one-hot rows.
+    ``y_true`` holds class indices (shape ``(n,)`` or ``(n, 1)``; ``(n, h, w)`` for one class per
+    pixel) instead of one-hot rows.
     """
 
     name = "sparse_categorical_crossentropy"
@@ -119,8 +125,8 @@ class SparseCategoricalCrossentropy(Loss):
 
     def _one_hot(self, y_true, y_pred):
         xp = backend.namespace()
-        labels = xp.reshape(y_true, (-1, 1))
-        classes = xp.reshape(xp.arange(y_pred.shape[-1], device=backend.device()), (1, -1))
+        labels = xp.reshape(y_true, (*y_pred.shape[:-1], 1))
+        classes = xp.arange(y_pred.shape[-1], device=backend.device())
         return xp.astype(labels == xp.astype(classes, labels.dtype), y_pred.dtype)
 
     def per_sample(self, y_true, y_pred):

@@ -13,20 +13,23 @@ choice is made from the shapes of the targets and predictions, whatever the loss
 (:func:`_accuracy_from_shapes`).
 """
 
+import math
+
 from tinynet import backend
 from tinynet.losses import match_rank
 from tinynet.utils.lookup import lookup
 
 
 def _share(hits, dtype):
-    """The share of True in the 1-D array ``hits``: how many there are, divided by ``n``.
+    """The share of True in the array ``hits``: how many there are, divided by how many values it
+    holds (``n`` for one hit or miss per sample, ``n h w`` for one per pixel).
 
     ``count_nonzero`` is several times faster than summing the hits as numbers; it gives a NumPy
     integer on NumPy and a 0-d array on the other backends, which ``asarray`` turns alike into a
     0-d float array (on the array's own device).
     """
     xp = backend.namespace()
-    return xp.asarray(xp.count_nonzero(hits), dtype=dtype) / hits.shape[0]
+    return xp.asarray(xp.count_nonzero(hits), dtype=dtype) / math.prod(hits.shape)
 
 
 def categorical_accuracy(y_true, y_pred):
@@ -39,7 +42,7 @@ def categorical_accuracy(y_true, y_pred):
 def sparse_categorical_accuracy(y_true, y_pred):
     """Share of samples with ``argmax(y_pred) == y_true`` (integer labels)."""
     xp = backend.namespace()
-    labels = xp.reshape(y_true, (-1,))
+    labels = xp.reshape(y_true, tuple(y_pred.shape[:-1]))
     hits = xp.astype(xp.argmax(y_pred, axis=-1), labels.dtype) == labels
     return _share(hits, y_pred.dtype)
 

@@ -172,17 +172,25 @@ def _on_host(values):
 
 
 def check_targets(x, y, loss, output_shape):
-    """``y`` must suit the loss and the model's output: one-hot rows, or integer labels for sparse."""
+    """``y`` must suit the loss and the model's output: one-hot rows, or integer labels for sparse.
+
+    Labels have the output's shape without its last axis, the classes: ``(n,)`` for ``(n, 10)``,
+    ``(n, h, w)`` for one class per pixel, ``(n, h, w, classes)``; a last axis of length 1 may stay.
+    """
     if y.shape[0] != x.shape[0]:
         raise ValueError(
             f"x and y must have the same number of samples; got {x.shape[0]} in x and {y.shape[0]} in y."
         )
     classes = output_shape[-1]
+    label_axes = tuple(output_shape[1:-1])
+    labels_given = tuple(y.shape[1:]) in (label_axes, (*label_axes, 1))
+    label_shape = _shape_text(*label_axes)
     if loss.name == "sparse_categorical_crossentropy":
-        if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
+        if not labels_given:
             raise ValueError(
-                f"sparse_categorical_crossentropy expects integer labels of shape (n,); got y of shape "
-                f"{tuple(y.shape)}. For one-hot rows use loss='categorical_crossentropy'."
+                f"sparse_categorical_crossentropy expects integer labels of shape {label_shape} for the "
+                f"model's output {tuple(output_shape)}; got y of shape {tuple(y.shape)}. For one-hot "
+                "rows use loss='categorical_crossentropy'."
             )
         labels = backend.to_numpy(y) if not isinstance(y, np.ndarray) else y
         if (labels != np.round(labels)).any() or labels.min() < 0 or labels.max() >= classes:
@@ -191,19 +199,23 @@ def check_targets(x, y, loss, output_shape):
                 f"has {classes} outputs); got values from {labels.min()} to {labels.max()}."
             )
         return
-    labels_given = y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1 and classes > 1)
-    if labels_given and loss.name == "categorical_crossentropy":
+    if labels_given and classes > 1 and loss.name == "categorical_crossentropy":
         raise ValueError(
-            f"categorical_crossentropy expects one-hot targets of shape (n, {classes}); got integer "
-            f"labels of shape {tuple(y.shape)}. Convert them with "
+            f"categorical_crossentropy expects one-hot targets of shape {_shape_text(*label_axes, classes)}; "
+            f"got integer labels of shape {tuple(y.shape)}. Convert them with "
             f"tinynet.utils.to_categorical(y, num_classes={classes}), or use "
             "loss='sparse_categorical_crossentropy'."
         )
-    if y.ndim == 1 and classes == 1:
-        return  # a column of 0/1 targets for a single output, reshaped by the caller
+    if labels_given and classes == 1:
+        return  # one 0/1 target per output, the last axis of length 1 added by the losses
     if tuple(y.shape[1:]) != tuple(output_shape[1:]):
         raise ValueError(
             f"The model's output has shape {tuple(output_shape)} ({classes} values per sample), "
             f"but y has shape {tuple(y.shape)}. Check the number of classes in the last layer "
             "and in to_categorical(y, num_classes=...)."
         )
+
+
+def _shape_text(*lengths):
+    """A batch shape as the messages write it: ``(n,)``, ``(n, 10)``, ``(n, 28, 28)``."""
+    return "(n,)" if not lengths else f"(n, {', '.join(map(str, lengths))})"
