@@ -209,6 +209,35 @@ def test_early_stopping_on_a_quantity_fit_does_not_log_explains_before_training(
     assert model.optimizer.iterations == 0
 
 
+def test_a_nan_is_never_the_best_epoch(tmp_path):
+    """A metric that is NaN in its first epoch (a precision with no positive prediction yet) must
+    not become the best: every comparison with NaN is False, so nothing would ever beat it."""
+    recorder = Recorder([math.nan, 2.0, 3.0, 2.5], name="precision")
+    stopping = EarlyStopping(monitor="precision", mode="max", patience=1, restore_best_weights=True)
+    checkpoint = ModelCheckpoint(str(tmp_path / "best.{epoch}.npz"), monitor="precision", mode="max",
+                                 save_best_only=True)
+    model = linear_model()
+    history = model.fit(X, Y, epochs=4, verbose=0, callbacks=[recorder, stopping, checkpoint])
+    assert len(history.epoch) == 4 and stopping.best == 3.0 and stopping.best_epoch == 2
+    assert_weights_equal(model.get_weights(), recorder.weights[2])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.2.npz", "best.3.npz"]
+
+
+@pytest.mark.parametrize(
+    "arguments, error, message",
+    [
+        ({"patience": "2"}, TypeError, "patience must be an integer; got '2'"),
+        ({"patience": -1}, ValueError, "patience must be an integer >= 0; got -1"),
+        ({"baseline": "0.5"}, TypeError, "baseline must be a finite number or None; got '0.5'"),
+        ({"min_delta": math.nan}, TypeError, "min_delta must be a finite number; got nan"),
+        ({"monitor": None}, TypeError, "monitor must be the name of a logged value"),
+    ],
+)
+def test_early_stopping_arguments_are_checked_when_it_is_made(arguments, error, message):
+    with pytest.raises(error, match=message):
+        EarlyStopping(**arguments)
+
+
 # --- LearningRateScheduler ---------------------------------------------------------------------
 
 
@@ -350,6 +379,32 @@ def test_model_checkpoint_names_a_field_fit_does_not_log_before_training(tmp_pat
         model.fit(X, Y, epochs=1, verbose=0, callbacks=[checkpoint])
     assert model.optimizer.iterations == 0
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("w.{loss:d}.npz", r"cannot fill filepath .*w.\{loss:d\}.npz.*Unknown format code 'd'"),
+        ("w.{}.npz", "cannot fill '' in filepath"),
+        ("folder/", "names a folder; add a file name"),
+        ("taken/w.npz", "taken' is not a folder it may write in"),
+    ],
+)
+def test_a_file_name_that_cannot_be_written_is_refused_before_training(tmp_path, name, message):
+    (tmp_path / "taken").write_text("a file, not a folder")
+    model = linear_model()
+    weights = model.get_weights()
+    with pytest.raises(ValueError, match=message):
+        model.fit(X, Y, epochs=1, verbose=0, callbacks=[ModelCheckpoint(f"{tmp_path}/{name}", monitor="loss")])
+    assert model.optimizer.iterations == 0 and model.history is None
+    assert_weights_equal(model.get_weights(), weights)
+
+
+def test_model_checkpoint_makes_the_folders_of_its_path_as_keras_does(tmp_path):
+    path = tmp_path / "runs" / "{epoch}" / "model.npz"
+    linear_model().fit(X, Y, epochs=2, verbose=0, callbacks=[ModelCheckpoint(str(path), save_weights_only=True)])
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.npz")) == [
+        "runs/1/model.npz", "runs/2/model.npz"]
 
 
 def test_model_checkpoint_verbose(tmp_path, capsys):

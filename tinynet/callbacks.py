@@ -19,9 +19,12 @@ A callback stops training by setting ``self.model.stop_training = True``.
 
 import inspect
 import math
+import numbers
+import os
 import string
 
 from tinynet import saving
+from tinynet.utils.validation import check_count
 
 
 class Callback:
@@ -98,11 +101,32 @@ class History(Callback):
 
 def _monitor_mode(monitor, mode):
     """``"min"`` or ``"max"``: which direction of ``monitor`` is an improvement."""
+    if not isinstance(monitor, str):
+        raise TypeError(f"monitor must be the name of a logged value, such as 'val_loss'; got {monitor!r}.")
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"mode must be 'auto', 'min' or 'max'; got {mode!r}.")
     if mode != "auto":
         return mode
     return "max" if ("acc" in monitor or monitor.endswith("auc")) else "min"
+
+
+def _improves(value, reference, mode, min_delta=0.0):
+    """True if ``value`` is better than ``reference`` by more than ``min_delta`` (None: nothing
+    to beat yet). A NaN is never an improvement: taken as the best, it would beat everything after
+    it, because every comparison with NaN is False."""
+    if math.isnan(value):
+        return False
+    if reference is None:
+        return True
+    return value < reference - min_delta if mode == "min" else value > reference + min_delta
+
+
+def _check_number(name, value, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise TypeError(f"{name} must be a finite number{' or None' if allow_none else ''}; got {value!r}.")
+    return float(value)
 
 
 def _check_monitored(monitor, names, who):
@@ -131,20 +155,16 @@ class EarlyStopping(Callback):
         restore_best_weights=False,
     ):
         super().__init__()
-        self.monitor = monitor
-        self.min_delta = abs(min_delta)
-        self.patience = patience
-        self.verbose = verbose
         self.mode = _monitor_mode(monitor, mode)
-        self.baseline = baseline
+        self.monitor = monitor
+        self.min_delta = abs(_check_number("EarlyStopping min_delta", min_delta))
+        self.patience = check_count("EarlyStopping patience", patience, 0)
+        self.verbose = verbose
+        self.baseline = _check_number("EarlyStopping baseline", baseline, allow_none=True)
         self.restore_best_weights = restore_best_weights
 
     def _improves(self, value, reference):
-        if reference is None:
-            return True
-        if self.mode == "min":
-            return value < reference - self.min_delta
-        return value > reference + self.min_delta
+        return _improves(value, reference, self.mode, self.min_delta)
 
     def check_logs(self, names):
         _check_monitored(self.monitor, names, "EarlyStopping")
@@ -261,6 +281,7 @@ class ModelCheckpoint(Callback):
                 f"{self.filepath!r}: the fields available are epoch, {', '.join(names)}. (val_ values "
                 "need validation_split or validation_data.)"
             )
+        self._check_folder(self._path(0, {name: 0.5 for name in names}))
         if self.save_best_only:
             _check_monitored(self.monitor, names, "ModelCheckpoint")
         if not self.save_weights_only:
@@ -269,21 +290,44 @@ class ModelCheckpoint(Callback):
             except ValueError as error:
                 raise ValueError(f"ModelCheckpoint: {error} Or pass save_weights_only=True.") from None
 
+    def _path(self, epoch, logs):
+        """The file name for ``epoch`` (from 0) and its logs; a field that cannot be filled (a
+        format such as ``{epoch:.2f}`` on a whole number) is refused by ``check_logs``."""
+        try:
+            return self.filepath.format(epoch=epoch + 1, **logs)
+        except (ValueError, IndexError, KeyError) as error:
+            raise ValueError(
+                f"ModelCheckpoint cannot fill filepath {self.filepath!r}: {error}. Fields are filled "
+                "from the epoch (an integer) and the logs (floats), e.g. 'model.{epoch:02d}-{loss:.2f}.npz'."
+            ) from None
+
+    def _check_folder(self, path):
+        """Refuse a path that names a folder, or whose folder cannot be made or written to.
+        The folder is made when the first file is saved, as Keras makes it."""
+        folder, name = os.path.split(path)
+        if not name:
+            raise ValueError(f"ModelCheckpoint filepath {self.filepath!r} names a folder; add a file name, "
+                             "e.g. 'checkpoints/model.{epoch:02d}.npz'.")
+        existing = os.path.abspath(folder or ".")
+        while not os.path.exists(existing):
+            existing = os.path.dirname(existing)
+        if not os.path.isdir(existing) or not os.access(existing, os.W_OK):
+            raise ValueError(f"ModelCheckpoint cannot write {path!r}: {existing!r} is not a folder it may write in.")
+
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        path = self.filepath.format(epoch=epoch + 1, **logs)
+        path = self._path(epoch, logs)
         if self.save_best_only:
             current = logs[self.monitor]
-            better = self.best is None or (
-                current < self.best if self.mode == "min" else current > self.best
-            )
-            if not better:
+            if not _improves(current, self.best, self.mode):
                 return
             if self.verbose:
                 print(f"\nEpoch {epoch + 1}: {self.monitor} improved to {current:.5f}, saving model to {path}")
             self.best = current
         elif self.verbose:
             print(f"\nEpoch {epoch + 1}: saving model to {path}")
+        if os.path.dirname(path):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
         if self.save_weights_only:
             self.model.save_weights(path)
         else:
