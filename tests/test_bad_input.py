@@ -158,15 +158,20 @@ MODEL_CASES = [
     Case("sample_weight-too-short", lambda m, d: m.fit(d.x, d.y, sample_weight=np.ones(7), verbose=0), ValueError,
          ("one number per sample, shape (10,)", "shape (7,)")),
     Case("sample_weight-negative", lambda m, d: m.evaluate(d.x, d.y, sample_weight=-np.ones(10), verbose=0),
-         ValueError, ("sample_weight must be finite numbers >= 0", "-1.0")),
+         ValueError, ("sample_weight must be finite numbers from 0 to 3.4e+38", "-1")),
+    Case("sample_weight-beyond-float32", lambda m, d: m.fit(d.x, d.y, sample_weight=with_value(np.ones((10, 1)), 3, 0,
+                                                                                               1e39), verbose=0),
+         ValueError, ("from 0 to 3.4e+38 (the largest float32)", "to 1e+39")),
     Case("sample_weight-nan", lambda m, d: m.fit(d.x, d.y, sample_weight=with_value(np.ones((10, 1)), 3, 0, np.nan),
-                                                 verbose=0), ValueError, ("finite numbers >= 0", "nan")),
+                                                 verbose=0), ValueError, ("finite numbers from 0", "nan")),
     Case("class_weight-label-out-of-range", lambda m, d: m.fit(d.x, d.y, class_weight={0: 1.0, 3: 2.0}, verbose=0),
          ValueError, ("labels must be integers from 0 to 2", "got 3")),
     Case("class_weight-a-list", lambda m, d: m.fit(d.x, d.y, class_weight=[1.0, 2.0, 3.0], verbose=0), TypeError,
          ("must be a dict {label: weight}", "[1.0, 2.0, 3.0]")),
     Case("class_weight-negative", lambda m, d: m.fit(d.x, d.y, class_weight={2: -1}, verbose=0), ValueError,
-         ("class_weight must be finite numbers >= 0",)),
+         ("class_weight must be finite numbers from 0",)),
+    Case("class_weight-beyond-float32", lambda m, d: m.train_on_batch(d.x, d.y, class_weight={1: 1e39}), ValueError,
+         ("class_weight must be finite numbers from 0 to 3.4e+38",)),
     # x against y
     Case("different-sample-counts", lambda m, d: m.fit(d.x, d.y[:7], verbose=0), ValueError,
          ("same number of samples", "10 in x", "7 in y")),
@@ -352,6 +357,17 @@ def test_one_target_per_sample_is_refused_for_an_output_per_pixel(loss, filters,
     with pytest.raises(ValueError, match=expected):
         model.fit(np.ones((3, 3, 3, 1), np.float32), np.array([0, 1, 0]), verbose=0)
     assert not model.built and model.history is None
+
+
+@pytest.mark.parametrize("bad_label", [2.0, -1.0])
+def test_class_weight_needs_binary_labels_it_can_look_up(data, bad_label):
+    """-1 used to take class 1's weight by negative indexing, 2 to fail with an IndexError."""
+    model = Sequential([Dense(1, activation="sigmoid", input_shape=(4,))])
+    model.compile(optimizer="sgd", loss="binary_crossentropy")
+    y = with_value((data.labels == 1).astype(np.float32).reshape(-1, 1), 4, 0, bad_label)
+    with pytest.raises(ValueError, match=f"labels from 0 to 1 in y; got values from {min(bad_label, 0.0)}"):
+        model.fit(data.x, y, class_weight={0: 1.0, 1: 3.0}, verbose=0)
+    assert model.optimizer.iterations == 0 and model.history is None
 
 
 def test_a_model_too_deep_for_small_images_stays_unbuilt():

@@ -135,7 +135,14 @@ def sample_weights(y, sample_weight, class_weight, loss, classes=None):
     labels = np.asarray(_on_host(y))
     if loss.name == "categorical_crossentropy":
         labels = labels.argmax(axis=-1)
-    return table[np.round(labels.reshape(len(labels))).astype(np.int64)]
+    # Soft binary targets (0.9) count as their nearest label, as Keras rounds them.
+    labels = np.round(labels.reshape(len(labels)))
+    if labels.min() < 0 or labels.max() >= len(table):
+        raise ValueError(
+            f"class_weight needs labels from 0 to {len(table) - 1} in y; got values from "
+            f"{labels.min()} to {labels.max()}."
+        )
+    return table[labels.astype(np.int64)]
 
 
 def _class_weight_table(class_weight, loss, classes):
@@ -161,9 +168,15 @@ def _class_weight_table(class_weight, loss, classes):
 
 
 def _checked_weights(what, weights):
+    """``weights`` as float64, once they are finite, >= 0 and small enough for the model's floats
+    (a weight of 1e39 would be infinite in float32 and turn every weight NaN in one step)."""
     weights = weights.astype(np.float64)
-    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
-        raise ValueError(f"{what} must be finite numbers >= 0; got values from {weights.min()} to {weights.max()}.")
+    limit = float(np.finfo(backend.floatx()).max)
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0) or np.any(weights > limit):
+        raise ValueError(
+            f"{what} must be finite numbers from 0 to {limit:.3g} (the largest {backend.floatx()}); got "
+            f"values from {weights.min():.3g} to {weights.max():.3g}."
+        )
     return weights
 
 
