@@ -370,6 +370,24 @@ def test_class_weight_needs_binary_labels_it_can_look_up(data, bad_label):
     assert model.optimizer.iterations == 0 and model.history is None
 
 
+def test_a_list_of_layers_that_cannot_be_stacked_leaves_them_as_they_were():
+    shared = Dense(3)
+    with pytest.raises(ValueError, match="expects 4-D input"):
+        Sequential([Dense(4, input_shape=(2,)), shared, Conv2D(2, 3)])
+    assert not shared.built and not shared.in_a_model
+    model = Sequential([Dense(5, input_shape=(2,)), shared])  # the layer is still free to take (None, 5)
+    assert model.output_shape == (None, 3) and shared.input_shape == (None, 5)
+
+
+def test_train_on_batch_refuses_another_models_optimizer_before_building(data):
+    first = trained_model(data)
+    second = Sequential([Dense(8, activation="relu"), Dense(3, activation="softmax")])
+    second.compile(optimizer=first.optimizer, loss=LOSS)
+    with pytest.raises(ValueError, match="already trains other weights"):
+        second.train_on_batch(data.x, data.y)
+    assert not second.built
+
+
 def test_a_model_too_deep_for_small_images_stays_unbuilt():
     model = Sequential([Conv2D(2, 3), MaxPooling2D(2), Conv2D(2, 3), Flatten(), Dense(2, activation="softmax")])
     with pytest.raises(ValueError, match="3x3 window does not fit in the 1x1 input"):

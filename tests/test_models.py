@@ -293,6 +293,23 @@ def test_a_frozen_layer_keeps_its_weights_while_the_others_learn(array_backend):
     assert not np.array_equal(model.get_weights()[0], after[0])
 
 
+def test_model_trainable_false_freezes_every_layer_as_in_keras():
+    """Transfer learning's first step: a whole (base) model frozen with one assignment."""
+    x, y = small_data(samples=32)
+    model = Sequential([Dense(10, activation="sigmoid", input_shape=(784,)), Dense(10, activation="softmax")])
+    model.compile(loss="categorical_crossentropy", optimizer=SGD(learning_rate=0.5))
+    model.trainable = False
+    assert model.trainable is False and model.trainable_weights == [] and len(model.non_trainable_weights) == 4
+    before = model.get_weights()
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    for got, want in zip(model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(got, want)
+    model.trainable = True
+    assert all(layer.trainable for layer in model.layers)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    assert not np.array_equal(model.get_weights()[0], before[0])
+
+
 def test_a_layer_shared_by_two_models_is_one_set_of_weights():
     """Adding a layer to a second model shares it, as in Keras: the same weights, trained by
     either model; first in one model, it still passes dL/dx on in the other."""

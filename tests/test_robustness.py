@@ -76,12 +76,15 @@ def explosive_run(callbacks=()):
 def test_a_non_finite_loss_stops_training_with_a_message_and_keeps_the_history(capsys):
     model, history = explosive_run()
     message = capsys.readouterr().err
-    assert re.search(r"The loss became NaN or infinite at epoch 3, batch \d+: training stopped", message)
-    assert "learning rate may be too high" in message
-    # The two finished epochs are kept; nothing after the third ran.
+    found = re.search(r"The loss became NaN or infinite at epoch 3, batch (\d+): training stopped( after batch (\d+))?",
+                      message)
+    assert found and "learning rate may be too high" in message
+    # The two finished epochs are kept; nothing after the third ran. Without batch callbacks the
+    # losses are read only now and then, so a few batches may have run on: the message says so.
     assert history.epoch == [0, 1]
     assert len(history.history["loss"]) == 2 and np.isfinite(history.history["loss"]).all()
-    assert 2 * STEPS < model.optimizer.iterations <= 3 * STEPS
+    bad_batch, last_batch = int(found[1]), int(found[3] or found[1])
+    assert bad_batch <= last_batch and model.optimizer.iterations == 2 * STEPS + last_batch
 
 
 @pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")

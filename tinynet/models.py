@@ -62,8 +62,22 @@ class Sequential:
         self.metrics = []
         self.stop_training = False
         self.history = None
-        for layer in layers or []:
-            self.add(layer)
+        self._trainable = True
+        # Joined first and built once at the end, when the input shape is known: build checks the
+        # whole stack's shapes before it creates any weight, so a list that cannot be stacked
+        # leaves its layers as they were.
+        joined = []
+        try:
+            for layer in layers or []:
+                if self._join(layer):
+                    joined.append(layer)
+            input_shape = self._known_input_shape()
+            if input_shape is not None:
+                self.build(input_shape)
+        except Exception:
+            for layer in joined:
+                layer.in_a_model = False
+            raise
 
     # --- building ------------------------------------------------------------------------------
 
@@ -93,6 +107,18 @@ class Sequential:
         return self._params
 
     @property
+    def trainable(self):
+        """Whether training may change the model's weights. Setting it sets every layer's
+        ``trainable``, as in Keras: ``model.trainable = False`` freezes the whole model."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for layer in self._layers:
+            layer.trainable = self._trainable
+
+    @property
     def trainable_weights(self):
         """The weights training changes: those of the layers with ``trainable=True``."""
         return [p for layer in self._layers if layer.trainable for p in layer.params]
@@ -106,8 +132,21 @@ class Sequential:
     def built(self):
         return bool(self._layers) and all(layer.built for layer in self._layers)
 
+    def _known_input_shape(self):
+        """The input shape declared by an Input or the first layer's input_shape, or the one a
+        first layer shared with another model was built for; None while nothing says."""
+        if not self._layers or self._declared_input_shape is not None:
+            return self._declared_input_shape
+        first = self._layers[0]
+        return first.input_shape if first.built else first.batch_input_shape
+
     def add(self, layer):
         """Put ``layer`` on top of the stack (building it at once if the input shape is known)."""
+        self._join(layer, build=True)
+
+    def _join(self, layer, build=False):
+        """``add``'s work; with ``build``, the layer is built before it joins. True if ``layer``
+        joined the model as one of its own for the first time (an Input only declares a shape)."""
         if not isinstance(layer, Layer):
             raise TypeError(
                 f"Sequential.add expects a tinynet layer such as Dense(10); got {layer!r} "
@@ -122,7 +161,7 @@ class Sequential:
                     f"model {self.name!r} has {'layers' if self._layers else 'an Input'} already."
                 )
             self._declared_input_shape = layer.batch_input_shape
-            return
+            return False
         declared = self._declared_input_shape is not None
         if (self._layers or declared) and layer.batch_input_shape is not None and not layer.in_a_model:
             warnings.warn(f"input_shape is only used on a model's first layer; {layer.name!r} ignores it.")
@@ -130,14 +169,16 @@ class Sequential:
             input_shape = self._declared_input_shape if declared else layer.batch_input_shape
         else:
             input_shape = self._layers[-1].output_shape if self._layers[-1].built else None
-        if input_shape is not None:
+        if build and input_shape is not None:
             # Built before it joins: a layer that cannot take this shape leaves the model as it was.
             _build_layer(layer, input_shape)
         # The first layer has nobody to pass dL/dx to, so it may skip computing it; but a layer
         # that is in another model already (sharing its weights) may not be first there.
+        first_time = not layer.in_a_model
         layer.input_gradient_needed = bool(self._layers) or layer.in_a_model
         layer.in_a_model = True
         self._layers.append(layer)
+        return first_time
 
     def pop(self):
         """Take the last layer off the stack (as Keras's ``pop``) and return it. Compile the model
@@ -424,9 +465,7 @@ class Sequential:
         for callback in callbacks:
             callback.set_model(self)  # check_logs may ask about the model (ModelCheckpoint)
             callback.check_logs(log_names)
-        self.optimizer.check_same_weights(self._params)  # an unbuilt model has none: a new optimizer fits
-        if not self.built:
-            self.build((None, *x.shape[1:]))
+        self._build_for_training(x)
 
         x, y = self._to_device(x, y)
         if x_val is not None:
@@ -474,6 +513,13 @@ class Sequential:
         for callback in callbacks:
             callback.on_train_end({})
         return history
+
+    def _build_for_training(self, x):
+        """Refuse an optimizer that trains other weights, then build the model for ``x``'s samples
+        if it is not built: the last check before training changes anything."""
+        self.optimizer.check_same_weights(self._params)  # an unbuilt model has none: a new optimizer fits
+        if not self.built:
+            self.build((None, *x.shape[1:]))
 
     def _validation_set(self, x, y, validation_split, validation_data):
         """``(x_val, y_val, sample weights or None)``, or three Nones without validation."""
@@ -529,7 +575,7 @@ class Sequential:
                 break
         values = means.means()
         if means.bad_batch is not None:
-            _report_nan(epoch, means.bad_batch)
+            _report_nan(epoch, means.bad_batch, batch)
         elif interrupted() and stop < count:
             print(f"\nTraining stopped at epoch {epoch + 1}, batch {batch + 1}.", file=sys.stderr)
         else:
@@ -598,7 +644,8 @@ class Sequential:
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None):
         """One training step on exactly this batch; returns the loss (and metrics) before the update."""
         self._check_compiled("train_on_batch")
-        x, y, weights = self._prepare_weighted(x, y, sample_weight, class_weight)
+        x, y, weights = self._prepare_weighted(x, y, sample_weight, class_weight, build=False)
+        self._build_for_training(x)
         x, y = self._to_device(x, y)
         values = [backend.to_scalar(v) for v in self._train_step(x, y, _on_device(weights))]
         return values[0] if len(values) == 1 else values
@@ -842,11 +889,15 @@ class _RunningMeans:
         return [float(v) for v in self.last_values]
 
 
-def _report_nan(epoch, batch):
+def _report_nan(epoch, bad_batch, last_batch):
+    """Say where the loss went bad and where training stopped: the losses are read from the device
+    when the progress bar redraws and at the end of an epoch (after every batch only for batch
+    callbacks), so the batches in between may have trained on."""
+    stopped = "" if last_batch == bad_batch else f" after batch {last_batch + 1}"
     print(
-        f"\nThe loss became NaN or infinite at epoch {epoch + 1}, batch {batch + 1}: training stopped "
-        "(History keeps the finished epochs). The learning rate may be too high, or the data may "
-        "hold extreme values: try a smaller learning rate, or scale inputs to [0, 1].",
+        f"\nThe loss became NaN or infinite at epoch {epoch + 1}, batch {bad_batch + 1}: training stopped"
+        f"{stopped} (History keeps the finished epochs). The learning rate may be too high, or the data "
+        "may hold extreme values: try a smaller learning rate, or scale inputs to [0, 1].",
         file=sys.stderr,
     )
 
