@@ -79,6 +79,7 @@ def test_hooks_are_called_in_kerass_order(array_backend):
 
         def on_train_end(self, logs=None):
             self.calls.append("train_end")
+            self.end_logs = logs
 
     log = Log()
     model = Sequential([Dense(2, activation="softmax", input_shape=(3,))])
@@ -93,8 +94,34 @@ def test_hooks_are_called_in_kerass_order(array_backend):
         "train_end",
     ]  # 9 training samples in batches of 4: 4 + 4 + 1
     assert list(log.last_logs) == ["loss", "accuracy", "val_loss", "val_accuracy"]
+    assert log.end_logs == log.last_logs  # Keras 3 ends training with the last epoch's logs
     assert log.model is model
     assert log.params["epochs"] == 2 and log.params["steps"] == 3 and log.params["samples"] == 9
+
+
+def test_a_batch_callback_sees_the_epochs_running_means_as_in_keras_3():
+    """Each batch's logs hold the means over the epoch's batches so far, weighted by their sizes:
+    the first batch's own loss, and at the last batch the epoch's loss that History records."""
+    class BatchLosses(Callback):
+        def __init__(self):
+            super().__init__()
+            self.losses = []
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.losses.append(logs["loss"])
+
+    model = linear_model()
+    own = []
+    weights = model.get_weights()
+    for start in range(0, 12, 5):  # the batches fit will take, unshuffled: 5, 5 and 2 samples
+        own.append(model.test_on_batch(X[start:start + 5], Y[start:start + 5]))
+        model.train_on_batch(X[start:start + 5], Y[start:start + 5])
+    model.set_weights(weights)
+    seen = BatchLosses()
+    history = model.fit(X, Y, batch_size=5, epochs=1, shuffle=False, verbose=0, callbacks=[seen])
+    running = np.cumsum(np.multiply(own, [5, 5, 2])) / np.cumsum([5, 5, 2])
+    np.testing.assert_allclose(seen.losses, running, rtol=1e-5)
+    assert seen.losses[-1] == history.history["loss"][0] and seen.losses[1] != pytest.approx(own[1])
 
 
 def test_kerass_older_batch_hook_names_are_called_too():
@@ -174,6 +201,19 @@ def test_early_stopping_min_delta_counts_small_gains_as_no_improvement():
     assert short.epoch == [0, 1, 2]
     full = linear_model().fit(X, Y, epochs=5, verbose=0, callbacks=[Recorder(scores), EarlyStopping("score", patience=2)])
     assert full.epoch == [0, 1, 2, 3, 4]
+
+
+def test_early_stopping_never_stops_while_the_value_improves_even_above_the_baseline():
+    """As in Keras 3: an improvement that does not beat the baseline does not restart the count
+    of patience, but it does not stop training either."""
+    falling = [1.0, 0.9, 0.8, 0.7, 0.6, 0.55, 0.52, 0.4]
+    stopper = EarlyStopping("score", patience=2, baseline=0.5)
+    history = linear_model().fit(X, Y, epochs=8, verbose=0, callbacks=[Recorder(falling), stopper])
+    assert history.epoch == list(range(8)) and stopper.best_epoch == 7
+    flat = [1.0, 0.9, 0.9, 0.9, 0.9]  # then it stops, patience epochs after the count began
+    stopper = EarlyStopping("score", patience=2, baseline=0.5)
+    stopped = linear_model().fit(X, Y, epochs=5, verbose=0, callbacks=[Recorder(flat), stopper])
+    assert stopped.epoch == [0, 1, 2]
 
 
 def test_early_stopping_maximises_accuracies_and_obeys_mode():

@@ -6,7 +6,7 @@
       on_epoch_begin(epoch, logs)
         on_train_batch_begin(batch, logs) / on_train_batch_end(batch, logs)   (each batch)
       on_epoch_end(epoch, logs)       logs: {"loss": ..., "accuracy": ..., "val_loss": ...}
-    on_train_end(logs)
+    on_train_end(logs)                logs: the last epoch's
 
 Before any of them, ``fit`` calls ``check_logs(names)`` with the names its epoch logs will hold,
 so that a callback asking for one that will never come (``val_loss`` without validation data)
@@ -184,9 +184,11 @@ class EarlyStopping(Callback):
             self.best_epoch = epoch
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
+            # As in Keras 3: an improvement never stops training, but it restarts the count of
+            # patience only if it also beats the baseline.
             if self.baseline is None or self._improves(current, self.baseline):
                 self.wait = 0
-                return
+            return
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.model.stop_training = True
@@ -335,7 +337,8 @@ class ModelCheckpoint(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stops training as soon as a batch's loss is NaN or infinite."""
+    """Stops training as soon as the loss is NaN or infinite (the running mean a batch callback sees
+    turns NaN or infinite with the first such batch)."""
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")

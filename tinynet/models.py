@@ -489,6 +489,7 @@ class Sequential:
         self.stop_training = False
         for callback in callbacks:
             callback.on_train_begin({})
+        logs = {}
         with _deferred_interrupt() as interrupted:
             for epoch in range(initial_epoch, epochs):
                 for callback in callbacks:
@@ -496,11 +497,12 @@ class Sequential:
                 if verbose:
                     print(f"Epoch {epoch + 1}/{epochs}")
                 progbar = Progbar(x.shape[0], verbose=verbose) if verbose else None
-                logs = self._train_epoch(
+                epoch_logs = self._train_epoch(
                     x, y, weights, batch_size, shuffle, progbar, epoch, batch_callbacks, interrupted
                 )
-                if logs is None:  # the epoch did not finish: Ctrl-C or a non-finite loss
+                if epoch_logs is None:  # the epoch did not finish: Ctrl-C or a non-finite loss
                     break
+                logs = epoch_logs
                 if x_val is not None:
                     values = self._evaluate_arrays(x_val, y_val, self._inference_batch_size(None), weights=w_val)
                     logs.update({"val_" + name: value for name, value in zip(self.metrics_names, values)})
@@ -511,7 +513,7 @@ class Sequential:
                 if self.stop_training or interrupted():  # a Ctrl-C in the epoch's last batch
                     break
         for callback in callbacks:
-            callback.on_train_end({})
+            callback.on_train_end(dict(logs))  # the last finished epoch's logs, as in Keras 3
         return history
 
     def _build_for_training(self, x):
@@ -566,7 +568,8 @@ class Sequential:
                 callback.on_train_batch_begin(batch, {"batch": batch, "size": stop - start})
             means.add(self._train_step(x_batch, y_batch, w_batch), stop - start)
             if batch_callbacks:
-                batch_logs = dict(zip(self.metrics_names, means.last()))
+                # The epoch's means so far, as Keras 3 gives a batch callback (not the batch's own values).
+                batch_logs = dict(zip(self.metrics_names, means.means()))
                 for callback in batch_callbacks:
                     callback.on_train_batch_end(batch, batch_logs)
             if progbar is not None and stop < count and progbar.due(stop):
@@ -846,7 +849,7 @@ class _RunningMeans:
 
     Reading them (``means``) copies all pending batch values to the host at once, so a GPU is not
     stopped to sync after every batch; ``fit`` reads them when the progress bar redraws, at the end
-    of an epoch, and after every batch only when a callback asks for the batch's values.
+    of an epoch, and after every batch only when a callback asks for them (batch callbacks).
     """
 
     def __init__(self, names):
@@ -856,7 +859,6 @@ class _RunningMeans:
         self.count = 0
         self.batches_folded = 0
         self.bad_batch = None  # index of the first batch whose loss was NaN or infinite
-        self.last_values = None
 
     def add(self, values, size):
         self.pending.append(values)
@@ -873,7 +875,6 @@ class _RunningMeans:
         if bad.size and self.bad_batch is None:
             self.bad_batch = self.batches_folded + int(bad[0])
         self.batches_folded += len(host)
-        self.last_values = host[-1]
         self.totals += (host * sizes[:, None]).sum(axis=0)
         self.count += int(sizes.sum())
         self.pending, self.sizes = [], []
@@ -882,11 +883,6 @@ class _RunningMeans:
         """The means so far, as Python floats of float32 precision (0.7594, not 0.7594000101)."""
         self._fold()
         return [float(str(np.float32(v))) for v in self.totals / max(self.count, 1)]
-
-    def last(self):
-        """The values of the latest batch alone (a copy to the host: only for batch callbacks)."""
-        self._fold()
-        return [float(v) for v in self.last_values]
 
 
 def _report_nan(epoch, bad_batch, last_batch):
