@@ -4,7 +4,7 @@ state included) come back, so the loaded model predicts and trains on exactly as
 import numpy as np
 import pytest
 
-from tinynet import backend, initializers, metrics
+from tinynet import activations, backend, initializers, losses, metrics
 from tinynet.callbacks import ModelCheckpoint
 from tinynet.layers import Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D
 from tinynet.models import Sequential, clone_model, load_model, model_from_json
@@ -121,6 +121,14 @@ class MyInitializer(initializers.RandomNormal):
     pass
 
 
+class MyActivation(activations.ReLU):
+    pass
+
+
+class TwiceTheSquaredError(losses.MeanSquaredError):
+    name = None
+
+
 def own_accuracy(y_true, y_pred):
     return 0.5
 
@@ -137,6 +145,14 @@ def test_what_cannot_be_made_again_by_name_is_refused_before_writing(tmp_path):
     named_like_a_builtin.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=[own_accuracy])
     with pytest.raises(ValueError, match="cannot save the metric 'accuracy': it is not the one tinynet knows"):
         named_like_a_builtin.save(path)
+
+    with pytest.raises(ValueError, match="cannot save the loss None: it is not the one tinynet knows"):
+        own_loss = Sequential([Dense(2, input_shape=(3,))])
+        own_loss.compile(optimizer="sgd", loss=TwiceTheSquaredError())
+        own_loss.save(path)
+
+    with pytest.raises(ValueError, match="'leaky': its activation is a MyActivation"):
+        Sequential([Dense(2, input_shape=(3,), activation=MyActivation(), name="leaky")]).save(path)
 
     with pytest.raises(ValueError, match="'seeded': its kernel_initializer is a MyInitializer"):
         Sequential([Conv2D(2, 3, input_shape=(5, 5, 1), kernel_initializer=MyInitializer(), name="seeded")]).save(path)

@@ -248,9 +248,24 @@ def get(identifier):
         return Linear()
     if isinstance(identifier, ActivationFunction):
         return type(identifier)()
-    if callable(identifier) and getattr(identifier, "__name__", None) in _ACTIVATIONS:
-        return _ACTIVATIONS[identifier.__name__]()
+    if isinstance(identifier, type) and issubclass(identifier, ActivationFunction):
+        return identifier()
+    if callable(identifier):
+        # By identity, not by name: a function of one's own called "relu" is not tinynet's relu.
+        if identifier in _CLASS_OF_FUNCTION:
+            return _CLASS_OF_FUNCTION[identifier]()
+        raise TypeError(
+            f"tinynet cannot use the function {getattr(identifier, '__name__', identifier)!r} as an "
+            "activation: it has no automatic differentiation, so an activation needs its derivative "
+            "too. Subclass tinynet.activations.ActivationFunction with forward(z) and "
+            "backward(grad_output), as Sigmoid does, and pass an instance."
+        )
     return lookup("activation", identifier, _ACTIVATIONS)()
+
+
+def is_serializable(activation):
+    """True when :func:`get` makes ``activation`` again from its name: it is one of tinynet's own."""
+    return _ACTIVATIONS.get(activation.name) is type(activation)
 
 
 # The functions Keras offers in keras.activations, computed on an array of the active backend.
@@ -312,3 +327,9 @@ silu = swish
 def softmax(x):
     """``exp(x) / sum(exp(x))`` along the last axis."""
     return Softmax().forward(x)
+
+
+_CLASS_OF_FUNCTION = {
+    linear: Linear, sigmoid: Sigmoid, tanh: Tanh, relu: ReLU, leaky_relu: LeakyReLU, elu: ELU, selu: SELU,
+    softplus: Softplus, softsign: Softsign, swish: Swish, softmax: Softmax,
+}

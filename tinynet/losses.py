@@ -242,39 +242,56 @@ def get(identifier):
         return identifier
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
-    if callable(identifier) and getattr(identifier, "__name__", None) in _LOSSES:
-        return _LOSSES[identifier.__name__]()
+    if callable(identifier):
+        # By identity, not by name: a function of one's own called "mse" is not tinynet's.
+        if identifier in _CLASS_OF_FUNCTION:
+            return _CLASS_OF_FUNCTION[identifier]()
+        raise TypeError(
+            f"tinynet cannot train on the function {getattr(identifier, '__name__', identifier)!r} as "
+            "a loss: it has no automatic differentiation, so a loss needs its gradient too. Subclass "
+            "tinynet.losses.Loss with per_sample(y_true, y_pred) and gradient(y_true, y_pred), as "
+            "MeanSquaredError does, and pass an instance."
+        )
     return lookup("loss", identifier, _LOSSES)()
 
 
-# The function forms, named as Keras names its own: each returns the batch mean (as a 0-d array of
-# the active backend), where Keras's return one loss per sample.
+# The function forms, named as Keras names its own. As Keras's, each gives one loss per sample
+# (for outputs with more axes than (n, k), the mean of each sample's); the loss objects above
+# give their mean over the batch, the number fit reports.
 
 
 def categorical_crossentropy(y_true, y_pred):
-    """Mean categorical cross-entropy (see :class:`CategoricalCrossentropy`)."""
-    return CategoricalCrossentropy()(y_true, y_pred)
+    """Each sample's categorical cross-entropy (see :class:`CategoricalCrossentropy`)."""
+    return CategoricalCrossentropy().per_sample(match_rank(y_true, y_pred), y_pred)
 
 
 def sparse_categorical_crossentropy(y_true, y_pred):
-    """Mean sparse categorical cross-entropy (see :class:`SparseCategoricalCrossentropy`)."""
-    return SparseCategoricalCrossentropy()(y_true, y_pred)
+    """Each sample's sparse categorical cross-entropy (see :class:`SparseCategoricalCrossentropy`)."""
+    return SparseCategoricalCrossentropy().per_sample(y_true, y_pred)
 
 
 def binary_crossentropy(y_true, y_pred):
-    """Mean binary cross-entropy (see :class:`BinaryCrossentropy`)."""
-    return BinaryCrossentropy()(y_true, y_pred)
+    """Each sample's binary cross-entropy, the mean over its outputs (see :class:`BinaryCrossentropy`)."""
+    return BinaryCrossentropy().per_sample(match_rank(y_true, y_pred), y_pred)
 
 
 def mean_squared_error(y_true, y_pred):
-    """Mean squared error (see :class:`MeanSquaredError`)."""
-    return MeanSquaredError()(y_true, y_pred)
+    """Each sample's mean squared error (see :class:`MeanSquaredError`)."""
+    return MeanSquaredError().per_sample(match_rank(y_true, y_pred), y_pred)
 
 
 def mean_absolute_error(y_true, y_pred):
-    """Mean absolute error (see :class:`MeanAbsoluteError`)."""
-    return MeanAbsoluteError()(y_true, y_pred)
+    """Each sample's mean absolute error (see :class:`MeanAbsoluteError`)."""
+    return MeanAbsoluteError().per_sample(match_rank(y_true, y_pred), y_pred)
 
 
 mse = mean_squared_error
 mae = mean_absolute_error
+
+_CLASS_OF_FUNCTION = {
+    categorical_crossentropy: CategoricalCrossentropy,
+    sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
+    binary_crossentropy: BinaryCrossentropy,
+    mean_squared_error: MeanSquaredError,
+    mean_absolute_error: MeanAbsoluteError,
+}

@@ -1,10 +1,10 @@
 """Metrics: numbers reported during training that are not optimised, such as accuracy.
 
-A metric is a function ``metric(y_true, y_pred)`` returning the batch mean as a 0-d array of the
-active backend (on NumPy, a NumPy scalar such as ``numpy.float32``); ``fit`` averages it over the
-epoch, weighting each batch by its size. A function of your own may also return one value per
-sample, as Keras allows: their mean is the batch's value (:func:`get` wraps it, as Keras wraps a
-function in ``MeanMetricWrapper``).
+As in Keras, the functions here (``categorical_accuracy(y_true, y_pred)``...) give one value per
+sample, so that one can look at each sample's; what ``compile(metrics=[...])`` reports is the
+mean over the batch, as a 0-d array of the active backend, and ``fit`` averages those over the
+epoch, weighting each batch by its size. A function of your own may return one value per sample or
+the batch's mean (:func:`get` wraps it, as Keras wraps a function in ``MeanMetricWrapper``).
 
 ``"accuracy"`` (or ``"acc"``) means different things for different targets, and Keras picks for
 you: the share of rows whose largest prediction is at the one-hot label (categorical), at the
@@ -15,7 +15,7 @@ choice is made from the shapes of the targets and predictions, whatever the loss
 
 import math
 
-from tinynet import backend
+from tinynet import backend, losses
 from tinynet.losses import match_rank
 from tinynet.utils.lookup import lookup
 
@@ -32,26 +32,60 @@ def _share(hits, dtype):
     return xp.asarray(xp.count_nonzero(hits), dtype=dtype) / math.prod(hits.shape)
 
 
-def categorical_accuracy(y_true, y_pred):
-    """Share of samples with ``argmax(y_pred) == argmax(y_true)``."""
+# --- hits: True where a prediction is right -------------------------------------------------------
+
+
+def _categorical_hits(y_true, y_pred):
     xp = backend.namespace()
-    hits = xp.argmax(y_pred, axis=-1) == xp.argmax(y_true, axis=-1)
-    return _share(hits, y_pred.dtype)
+    return xp.argmax(y_pred, axis=-1) == xp.argmax(y_true, axis=-1)
+
+
+def _sparse_categorical_hits(y_true, y_pred):
+    xp = backend.namespace()
+    labels = xp.reshape(y_true, tuple(y_pred.shape[:-1]))
+    return xp.astype(xp.argmax(y_pred, axis=-1), labels.dtype) == labels
+
+
+def _binary_hits(y_true, y_pred, threshold=0.5):
+    xp = backend.namespace()
+    return xp.astype(y_pred > threshold, y_pred.dtype) == match_rank(y_true, y_pred)
+
+
+# --- Keras's functions: one value per sample, as keras.metrics gives them --------------------------
+
+
+def categorical_accuracy(y_true, y_pred):
+    """For each sample, 1.0 if ``argmax(y_pred) == argmax(y_true)``, else 0.0."""
+    return backend.namespace().astype(_categorical_hits(y_true, y_pred), y_pred.dtype)
 
 
 def sparse_categorical_accuracy(y_true, y_pred):
-    """Share of samples with ``argmax(y_pred) == y_true`` (integer labels)."""
-    xp = backend.namespace()
-    labels = xp.reshape(y_true, tuple(y_pred.shape[:-1]))
-    hits = xp.astype(xp.argmax(y_pred, axis=-1), labels.dtype) == labels
-    return _share(hits, y_pred.dtype)
+    """For each sample, 1.0 if ``argmax(y_pred) == y_true`` (an integer label), else 0.0."""
+    return backend.namespace().astype(_sparse_categorical_hits(y_true, y_pred), y_pred.dtype)
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):
-    """Share of outputs where ``(y_pred > threshold) == y_true``."""
-    xp = backend.namespace()
-    hits = xp.astype(y_pred > threshold, y_pred.dtype) == match_rank(y_true, y_pred)
-    return xp.mean(xp.astype(hits, y_pred.dtype))
+    """For each output, 1.0 if ``(y_pred > threshold) == y_true``, else 0.0."""
+    return backend.namespace().astype(_binary_hits(y_true, y_pred, threshold), y_pred.dtype)
+
+
+mean_squared_error = losses.mean_squared_error
+mean_absolute_error = losses.mean_absolute_error
+
+
+# --- what compile(metrics=[...]) reports: each batch's mean, straight from the hits ---------------
+
+
+def _categorical_share(y_true, y_pred):
+    return _share(_categorical_hits(y_true, y_pred), y_pred.dtype)
+
+
+def _sparse_categorical_share(y_true, y_pred):
+    return _share(_sparse_categorical_hits(y_true, y_pred), y_pred.dtype)
+
+
+def _binary_share(y_true, y_pred):
+    return _share(_binary_hits(y_true, y_pred), y_pred.dtype)
 
 
 def _accuracy_from_shapes(y_true, y_pred):
@@ -60,45 +94,45 @@ def _accuracy_from_shapes(y_true, y_pred):
     categorical otherwise. So binary cross-entropy over several outputs per sample (multi-label
     targets) gets categorical accuracy, as in Keras 3; ask for ``"binary_accuracy"`` there."""
     if y_pred.shape[-1] == 1:
-        return binary_accuracy(y_true, y_pred)
+        return _binary_share(y_true, y_pred)
     if y_true.ndim < y_pred.ndim or y_true.shape[-1] == 1:
-        return sparse_categorical_accuracy(y_true, y_pred)
-    return categorical_accuracy(y_true, y_pred)
+        return _sparse_categorical_share(y_true, y_pred)
+    return _categorical_share(y_true, y_pred)
 
 
-def mean_squared_error(y_true, y_pred):
-    """Mean of ``(y_pred - y_true)^2``."""
-    diff = y_pred - match_rank(y_true, y_pred)
-    return backend.namespace().mean(diff * diff)
-
-
-def mean_absolute_error(y_true, y_pred):
-    """Mean of ``|y_pred - y_true|``."""
-    xp = backend.namespace()
-    return xp.mean(xp.abs(y_pred - match_rank(y_true, y_pred)))
-
+_MEAN_SQUARED_ERROR = losses.MeanSquaredError()  # a loss object gives the batch mean
+_MEAN_ABSOLUTE_ERROR = losses.MeanAbsoluteError()
 
 _METRICS = {
-    "categorical_accuracy": categorical_accuracy,
-    "sparse_categorical_accuracy": sparse_categorical_accuracy,
-    "binary_accuracy": binary_accuracy,
-    "mean_squared_error": mean_squared_error,
-    "mse": mean_squared_error,
-    "mean_absolute_error": mean_absolute_error,
-    "mae": mean_absolute_error,
+    "categorical_accuracy": _categorical_share,
+    "sparse_categorical_accuracy": _sparse_categorical_share,
+    "binary_accuracy": _binary_share,
+    "mean_squared_error": _MEAN_SQUARED_ERROR,
+    "mse": _MEAN_SQUARED_ERROR,
+    "mean_absolute_error": _MEAN_ABSOLUTE_ERROR,
+    "mae": _MEAN_ABSOLUTE_ERROR,
     "accuracy": _accuracy_from_shapes,
     "acc": _accuracy_from_shapes,
 }
 
+# Keras's functions given to compile: by identity, the batch means of the same names.
+_BATCH_MEAN_OF = {
+    categorical_accuracy: _categorical_share,
+    sparse_categorical_accuracy: _sparse_categorical_share,
+    binary_accuracy: _binary_share,
+    mean_squared_error: _MEAN_SQUARED_ERROR,
+    mean_absolute_error: _MEAN_ABSOLUTE_ERROR,
+}
+
 
 def get(identifier):
-    """The metric function for ``identifier`` (a name or a function).
+    """The metric function for ``identifier`` (a name or a function), as a batch mean.
 
     Returns ``(name, function)``; the name is the key ``History`` and the progress bar use, the one
     the user wrote (``"accuracy"`` stays ``"accuracy"``, ``"acc"`` stays ``"acc"``).
     """
-    if callable(identifier) and identifier in _METRICS.values():  # tinynet's own, as by its name
-        return identifier.__name__, identifier
+    if callable(identifier) and identifier in _BATCH_MEAN_OF:  # tinynet's own, as by its name
+        return identifier.__name__, _BATCH_MEAN_OF[identifier]
     if callable(identifier):
         name = getattr(identifier, "__name__", None) or type(identifier).__name__.lower()  # a partial has none
         return name, _batch_mean_of(identifier)

@@ -21,7 +21,7 @@ import os
 
 import numpy as np
 
-from tinynet import backend, initializers, layers, losses, metrics, optimizers
+from tinynet import activations, backend, initializers, layers, losses, metrics, optimizers
 from tinynet.utils.files import load_npz, save_npz_atomic
 
 CONFIG_KEY = "config"
@@ -52,12 +52,14 @@ def check_savable(model):
         if LAYER_CLASSES.get(type(layer).__name__.lower()) is not type(layer):
             raise ValueError(f"model.save cannot save layer {layer.name!r}: tinynet has no layer class "
                              f"{type(layer).__name__!r} to make it again. Save the weights with save_weights.")
-        for role in ("kernel_initializer", "bias_initializer"):
-            initializer = getattr(layer, role, None)
-            if initializer is not None and not initializers.is_serializable(initializer):
+        parts = [(role, getattr(layer, role, None), initializers.is_serializable)
+                 for role in ("kernel_initializer", "bias_initializer")]
+        parts.append(("activation", getattr(layer, "activation", None), activations.is_serializable))
+        for role, part, is_serializable in parts:
+            if part is not None and not is_serializable(part):
                 raise ValueError(
                     f"model.save cannot save layer {layer.name!r}: its {role} is a "
-                    f"{type(initializer).__name__}, which tinynet cannot make again by name. Save the "
+                    f"{type(part).__name__}, which tinynet cannot make again by name. Save the "
                     "weights with save_weights."
                 )
     if model.optimizer is None:
@@ -80,7 +82,7 @@ def _by_name(get, name):
     """What ``get`` (``losses.get``, ``metrics.get``) makes of ``name``, or None if it knows none."""
     try:
         return get(name)
-    except ValueError:
+    except (ValueError, TypeError):  # an unknown name, or none (a class of one's own without one)
         return None
 
 
