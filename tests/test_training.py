@@ -267,6 +267,29 @@ def test_accuracy_per_pixel_is_the_share_of_pixels_right(array_backend, loss):
     assert accuracy == pytest.approx(expected, abs=1e-6)
 
 
+@pytest.mark.parametrize("loss", ["binary_crossentropy", "mse"])
+def test_a_map_of_targets_per_pixel_gets_the_outputs_last_axis(loss):
+    """One output per pixel, (n, h, w, 1), and targets (n, h, w): as Keras, the axis is added,
+    rather than broadcasting into an (n, h, w, w) table."""
+    from tinynet.layers import Conv2D
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(4, 3, 5, 2)).astype(np.float32)
+    y = (rng.random((4, 3, 5)) > 0.5).astype(np.float32)
+    set_random_seed(3)
+    model = Sequential([Conv2D(1, 1, activation="sigmoid", input_shape=(3, 5, 2))])
+    model.compile(optimizer="sgd", loss=loss, metrics=["accuracy"])
+    p = model.predict(x)[..., 0]
+    if loss == "mse":
+        expected = np.mean((p - y) ** 2)
+    else:
+        expected = np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    value, accuracy = model.evaluate(x, y, verbose=0)
+    assert value == pytest.approx(expected, rel=1e-5)
+    assert accuracy == pytest.approx(np.mean((p > 0.5) == (y == 1)), abs=1e-6)
+    np.testing.assert_array_equal(model.evaluate(x, y[..., None], verbose=0), [value, accuracy])
+
+
 def test_accuracy_with_a_regression_loss_follows_the_shapes():
     x, labels = classification_data()
     y = (labels == 0).astype(np.float32)

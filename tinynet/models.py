@@ -389,7 +389,8 @@ class Sequential:
         return x, y, weights
 
     def _prepare_targets(self, x, y, output_shape):
-        """Validate ``y`` against ``x`` and the loss; 0/1 targets given as a vector become a column."""
+        """Validate ``y`` against ``x`` and the loss; targets without the output's last axis of
+        length 1 (a vector of 0/1 for one output, a map per pixel) get it."""
         if y is None:
             raise ValueError(
                 "y is missing: training and evaluating need the targets as well as the inputs, "
@@ -398,8 +399,9 @@ class Sequential:
         y = validation.as_array("y", y)
         validation.check_finite("y", y)
         validation.check_targets(x, y, self.loss, output_shape)
-        if y.ndim == 1 and self.loss.name != "sparse_categorical_crossentropy":
-            y = y.reshape(-1, 1) if isinstance(y, np.ndarray) else backend.namespace().reshape(y, (-1, 1))
+        if y.ndim == len(output_shape) - 1 and self.loss.name != "sparse_categorical_crossentropy":
+            shape = (*y.shape, 1)
+            y = y.reshape(shape) if isinstance(y, np.ndarray) else backend.namespace().reshape(y, shape)
         return y
 
     def _target_dtype(self):
