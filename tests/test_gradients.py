@@ -92,23 +92,25 @@ def test_categorical_crossentropy_gradient_with_unnormalised_rows(float64_backen
     assert_gradients_close(analytic, numerical_gradient(value, p.copy()))
 
 
-def _multi_hot(name, shape):
-    """Rows of 0/1 with several 1s, or none: targets that do not sum to 1 (multi-label data)."""
-    return rng.integers(0, 2, shape).astype(np.float64)
+def _soft_labels(name, shape):
+    """Rows of probabilities that are not one-hot (label smoothing, a teacher's outputs)."""
+    rows = rng.uniform(0.1, 1.0, shape)
+    return rows / rows.sum(axis=1, keepdims=True)
 
 
 @pytest.mark.parametrize(
     "loss_name, activation_name, targets",
     [
         ("categorical_crossentropy", "softmax", _targets),
-        ("categorical_crossentropy", "softmax", _multi_hot),
+        ("categorical_crossentropy", "softmax", _soft_labels),
         ("sparse_categorical_crossentropy", "softmax", _targets),
         ("binary_crossentropy", "sigmoid", _targets),
+        ("binary_crossentropy", "sigmoid", _soft_labels),
     ],
 )
 def test_fused_gradient_equals_the_chain_rule(float64_backend, loss_name, activation_name, targets):
-    """dL/dz from the fused formula equals the numerical derivative of loss(activation(z)), also
-    for targets whose rows do not sum to 1, where dL/dz is not p - y."""
+    """dL/dz from the fused formula equals the numerical derivative of loss(activation(z)), for
+    one-hot targets and for soft ones."""
     z = rng.normal(size=(6, 4)) * 2
     y = targets(loss_name, (6, 4))
     loss = losses.get(loss_name)
@@ -246,6 +248,28 @@ def test_crossentropy_over_the_pixels_of_a_convolution(float64_backend, loss, ac
     _check_model_gradients(model, x, y, rng.uniform(0, 3, size=4) if weighted else None)
 
 
+@pytest.mark.parametrize("loss, activation", [("categorical_crossentropy", "softmax"),
+                                              ("sparse_categorical_crossentropy", "softmax"),
+                                              ("binary_crossentropy", "sigmoid")])
+def test_a_saturated_output_reports_the_loss_from_its_logits_and_its_exact_gradient(float64_backend, loss,
+                                                                                     activation):
+    """Logits 30 apart: the true class's probability is about 1e-13, below the clip's 1e-7. The loss
+    is read off the logits, as Keras on TensorFlow does (30, where a clipped one stops at 16.1), and
+    the fused gradient is its derivative (a clipped loss would be flat there)."""
+    outputs = 1 if activation == "sigmoid" else 3
+    model = Sequential([Dense(outputs, activation=activation, input_shape=(2,))])
+    model.compile(loss=loss, optimizer="sgd")
+    kernel = np.array([[-30.0, 0.0, 0.0], [0.0, 0.0, 0.0]])[:, :outputs]
+    model.set_weights([kernel, np.zeros(outputs)])
+    x = np.array([[1.0, 0.5], [1.0, -0.5]])
+    y = {"binary_crossentropy": np.ones((2, 1)), "sparse_categorical_crossentropy": np.array([0, 0]),
+         "categorical_crossentropy": np.eye(3)[[0, 0]]}[loss]
+    # -log(p_true), p_true = e^-30 / (e^-30 + 1 + 1) after the softmax, 1 / (1 + e^30) after the sigmoid.
+    expected = 30.0 + np.log1p(np.exp(-30.0)) if activation == "sigmoid" else 30.0 + np.log(2 + np.exp(-30.0))
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(expected, rel=1e-7)  # evaluate rounds to float32
+    _check_model_gradients(model, x, y)
+
+
 def _check_model_gradients(model, x, y, sample_weight=None):
     """Every parameter's backpropagated gradient against the numerical derivative of the batch
     loss, or of the loss with ``sample_weight``, (1/n) sum_i w_i l_i."""
@@ -257,10 +281,8 @@ def _check_model_gradients(model, x, y, sample_weight=None):
     model._backward(y_dev, y_pred, sample_weight)
     analytic = [as_numpy(g) for g in model._grads()]
 
-    def batch_loss(p):
-        if sample_weight is not None:
-            return model.loss.weighted_value(y_dev, p, sample_weight)
-        return model.loss.fused_value(y_dev, p) if model._fused_loss() else model.loss.value(y_dev, p)
+    def batch_loss(p):  # the loss fit reports for the batch whose forward pass gave p
+        return model._batch_values(y_dev, p, sample_weight)[0]
 
     for number, weight in enumerate(weights):
 

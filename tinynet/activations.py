@@ -59,7 +59,15 @@ class Sigmoid(ActivationFunction):
         a *= 0.5  # in place: a is a new array, and no further copy is needed
         a += 0.5
         self.output = a
+        self.logits = z  # for log_probabilities
         return a
+
+    def log_probabilities(self):
+        """``(log f(z), log(1 - f(z)))`` for the last forward, computed from ``z`` as
+        ``-log(1 + exp(-z))`` and ``-log(1 + exp(z))``: finite where ``f(z)`` rounds to 0 or 1 and
+        its logarithm would be infinite. Binary cross-entropy reads its value off them."""
+        xp = backend.namespace()
+        return -xp.logaddexp(0.0, -self.logits), -xp.logaddexp(0.0, self.logits)
 
     def backward(self, grad_output):
         # f'(z) = f(z) * (1 - f(z)): the derivative needs only the output we kept. The products
@@ -219,9 +227,19 @@ class Softmax(ActivationFunction):
         columns = backend.contiguous_transpose(xp.reshape(z, (-1, z.shape[-1])))
         columns -= xp.max(columns, axis=0, keepdims=True)
         e = xp.exp(columns)
-        e /= xp.sum(e, axis=0, keepdims=True)
+        sums = xp.sum(e, axis=0, keepdims=True)
+        e /= sums
         self.output = xp.reshape(backend.contiguous_transpose(e), z.shape)
+        self.shifted_logits, self.sums = columns, sums  # for log_probabilities
         return self.output
+
+    def log_probabilities(self):
+        """``log f(z)`` for the last forward, computed from ``z`` as
+        ``(z_i - max z) - log(sum_j exp(z_j - max z))``: finite where ``f(z)_i`` rounds to 0 and
+        its logarithm would be ``-inf``. The cross-entropies read their value off it."""
+        xp = backend.namespace()
+        columns = self.shifted_logits - xp.log(self.sums)
+        return xp.reshape(backend.contiguous_transpose(columns), self.output.shape)
 
     def backward(self, grad_output):
         # da_i/dz_j = a_i * (delta_ij - a_j), so

@@ -7,9 +7,11 @@ as Keras does; with sample weights ``w_i`` (``fit(sample_weight=..., class_weigh
 its gradient with respect to the predictions ``p`` (``gradient``), which is where backpropagation
 starts. Losses that end a network whose last activation undoes their logarithm also give the
 gradient with respect to that layer's weighted sum ``z`` (``gradient_wrt_logits``): it is simpler
-and faster (derived in each class). It is the exact gradient of the loss without its clip: where a
-probability falls below the clip's ``1e-7``, the clipped loss is flat and would give no gradient,
-while this one still pulls the logit back, as Keras on TensorFlow does, computing it from the logits.
+and faster (derived in each class). Their value is then read off the activation's
+log-probabilities (``fused_value``), computed from ``z``, as Keras on TensorFlow computes it from
+the logits: no clip is needed there, so where a probability rounds to 0 the loss is still exact
+(a clipped one would stop near 16.1, and its gradient would vanish), and ``gradient_wrt_logits`` is
+its exact derivative everywhere.
 """
 
 import math
@@ -40,7 +42,7 @@ class Loss:
 
     def weighted_value(self, y_true, y_pred, sample_weight):
         """``(1/n) sum_i w_i l_i``: Keras's weighted loss (divided by ``n``, not by the sum of ``w``)."""
-        return backend.namespace().sum(sample_weight * self.per_sample(y_true, y_pred)) / y_pred.shape[0]
+        return weighted_mean(self.per_sample(y_true, y_pred), sample_weight)
 
     def gradient(self, y_true, y_pred):
         raise NotImplementedError
@@ -48,9 +50,15 @@ class Loss:
     def gradient_wrt_logits(self, y_true, y_pred):
         raise NotImplementedError
 
-    def fused_value(self, y_true, y_pred):
-        """The loss when ``y_pred`` is the output of ``fused_activation`` (by default, ``value``)."""
-        return self.value(y_true, y_pred)
+    def fused_per_sample(self, y_true, activation):
+        """Each sample's loss when the predictions are the output of ``activation``, the
+        ``fused_activation``, read off its ``log_probabilities``: as Keras on TensorFlow computes
+        it, from the logits, exact (no clip) where a probability rounds to 0."""
+        raise NotImplementedError
+
+    def fused_value(self, y_true, activation):
+        """The mean of ``fused_per_sample``: the loss ``fit`` reports after ``fused_activation``."""
+        return backend.namespace().mean(self.fused_per_sample(y_true, activation))
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -79,12 +87,15 @@ class CategoricalCrossentropy(Loss):
         _, r = self._normalised(y_pred)
         return _mean_per_sample(-xp.sum(y_true * xp.log(r), axis=-1))
 
-    def fused_value(self, y_true, y_pred):
-        # The rows of a softmax already sum to 1: dividing by the sum would change nothing but
-        # the time (it is a reduction along a short axis, the slowest kind on NumPy).
+    def fused_per_sample(self, y_true, activation):
         xp = backend.namespace()
-        eps = backend.epsilon()
-        return xp.sum(y_true * xp.log(xp.clip(y_pred, eps, 1.0 - eps))) / -_rows(y_pred)
+        return _mean_per_sample(-xp.sum(y_true * activation.log_probabilities(), axis=-1))
+
+    def fused_value(self, y_true, activation):
+        # One sum over all rows and classes: a sum per row first is a reduction along a short
+        # axis, the slowest kind on NumPy.
+        xp = backend.namespace()
+        return xp.sum(y_true * activation.log_probabilities()) / -_rows(y_true)
 
     def gradient(self, y_true, y_pred):
         # With q = p / S and r = clip(q): dL/dq_i = -y_i / (n r_i) where q is inside the clip range
@@ -101,15 +112,11 @@ class CategoricalCrossentropy(Loss):
     def gradient_wrt_logits(self, y_true, y_pred):
         # With p = softmax(z):
         # dL/dz_j = sum_i dL/dp_i * dp_i/dz_j = sum_i (-y_i / (n p_i)) * p_i (delta_ij - p_j)
-        #         = (p_j * sum_i y_i - y_j) / n.
-        # For one-hot or smoothed targets, whose rows sum to 1, that is (p_j - y_j) / n, which is
-        # what TensorFlow's softmax_cross_entropy_with_logits assumes. Targets whose rows sum to
-        # something else (multi-hot rows, counts) get the true derivative of the loss all the same.
-        xp = backend.namespace()
-        row_sums = y_true @ backend.ones_vector(y_true.shape[-1], y_true.dtype)  # a product: fast
-        grad_z = y_pred * xp.reshape(row_sums, (*row_sums.shape, 1))
-        grad_z -= y_true  # in place: grad_z is the one new array
-        grad_z /= _rows(y_pred)
+        #         = (p_j * sum_i y_i - y_j) / n = (p_j - y_j) / n,
+        # because each row of y sums to 1 (fit checks it: validation.check_targets), as
+        # TensorFlow's softmax_cross_entropy_with_logits, which Keras calls here, requires too.
+        grad_z = y_pred - y_true
+        grad_z /= _rows(y_pred)  # in place: no second new array
         return grad_z
 
 
@@ -134,6 +141,12 @@ class SparseCategoricalCrossentropy(Loss):
 
     def gradient(self, y_true, y_pred):
         return CategoricalCrossentropy().gradient(self._one_hot(y_true, y_pred), y_pred)
+
+    def fused_per_sample(self, y_true, activation):
+        return CategoricalCrossentropy().fused_per_sample(self._one_hot(y_true, activation.output), activation)
+
+    def fused_value(self, y_true, activation):
+        return CategoricalCrossentropy().fused_value(self._one_hot(y_true, activation.output), activation)
 
     def gradient_wrt_logits(self, y_true, y_pred):
         return (y_pred - self._one_hot(y_true, y_pred)) / _rows(y_pred)
@@ -166,6 +179,10 @@ class BinaryCrossentropy(Loss):
     def gradient_wrt_logits(self, y_true, y_pred):
         # With p = sigmoid(z), dp/dz = p (1 - p) cancels the denominator above: (p - y) / (n k).
         return (y_pred - y_true) / _size(y_pred)
+
+    def fused_per_sample(self, y_true, activation):
+        log_p, log_not_p = activation.log_probabilities()
+        return _mean_per_sample(-(y_true * log_p + (1.0 - y_true) * log_not_p))
 
 
 class MeanSquaredError(Loss):
@@ -202,6 +219,11 @@ def match_rank(y_true, y_pred):
     if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
         return backend.namespace().reshape(y_true, (*y_true.shape, 1))
     return y_true
+
+
+def weighted_mean(per_sample, sample_weight):
+    """``(1/n) sum_i w_i l_i`` of the ``n`` samples' losses ``l_i``, as Keras weighs them."""
+    return backend.namespace().sum(sample_weight * per_sample) / per_sample.shape[0]
 
 
 def _mean_per_sample(values):

@@ -348,10 +348,14 @@ class Sequential:
     def _batch_values(self, y, y_pred, sample_weight=None):
         """The batch's loss and metrics as 0-d device arrays (no copy to the host here). Sample
         weights weigh the loss only: Keras's ``metrics=`` are not weighted."""
-        if sample_weight is not None:
+        if self._fused_loss():  # read off the activation's log-probabilities, as from the logits
+            activation = self._layers[-1].activation
+            if sample_weight is None:
+                loss = self.loss.fused_value(y, activation)
+            else:
+                loss = losses.weighted_mean(self.loss.fused_per_sample(y, activation), sample_weight)
+        elif sample_weight is not None:
             loss = self.loss.weighted_value(y, y_pred, sample_weight)
-        elif self._fused_loss():
-            loss = self.loss.fused_value(y, y_pred)
         else:
             loss = self.loss.value(y, y_pred)
         return [loss] + [metric(y, y_pred) for _, metric in self.metrics]

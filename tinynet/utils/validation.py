@@ -219,6 +219,8 @@ def check_targets(x, y, loss, output_shape):
             f"tinynet.utils.to_categorical(y, num_classes={classes}), or use "
             "loss='sparse_categorical_crossentropy'."
         )
+    if loss.name == "categorical_crossentropy" and tuple(y.shape[1:]) == tuple(output_shape[1:]):
+        _check_distributions(y)
     if labels_given and classes == 1:
         return  # one 0/1 target per output, the last axis of length 1 added by the losses
     if tuple(y.shape[1:]) != tuple(output_shape[1:]):
@@ -226,6 +228,22 @@ def check_targets(x, y, loss, output_shape):
             f"The model's output has shape {tuple(output_shape)} ({classes} values per sample), "
             f"but y has shape {tuple(y.shape)}. Check the number of classes in the last layer "
             "and in to_categorical(y, num_classes=...)."
+        )
+
+
+def _check_distributions(y):
+    """Each row of categorical cross-entropy's targets must be a probability distribution: numbers
+    >= 0 that sum to 1 (one-hot rows, or soft labels). The loss's gradient, (p - y) / n after a
+    softmax, holds only then, as TensorFlow requires of the targets too."""
+    rows = np.asarray(_on_host(y), dtype=np.float64).reshape(-1, y.shape[-1])
+    sums = rows.sum(axis=1)
+    bad = np.flatnonzero((np.abs(sums - 1.0) > 1e-3) | (rows < 0).any(axis=1))
+    if bad.size:
+        raise ValueError(
+            f"categorical_crossentropy expects each row of y to be a probability distribution (numbers "
+            f">= 0 summing to 1, such as one-hot rows); row {bad[0]} is {rows[bad[0]].tolist()}, summing "
+            f"to {sums[bad[0]]:.4g}. For several labels per sample use loss='binary_crossentropy' with "
+            "sigmoid outputs."
         )
 
 
