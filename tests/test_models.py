@@ -13,7 +13,7 @@ import pytest
 import tinynet
 from tinynet import backend
 from tinynet.callbacks import Callback
-from tinynet.layers import Dense
+from tinynet.layers import Dense, Dropout, Flatten
 from tinynet.models import Sequential
 from tinynet.optimizers import SGD
 from tinynet.utils import set_random_seed, to_categorical
@@ -293,6 +293,17 @@ def test_a_frozen_layer_keeps_its_weights_while_the_others_learn(array_backend):
     assert not np.array_equal(model.get_weights()[0], after[0])
 
 
+def test_predictions_never_share_memory_with_the_input():
+    """A model that passes its input on (Flatten, Dropout at inference) still returns new arrays:
+    writing into the predictions must not change the caller's data."""
+    x = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    original = x.copy()
+    for model in (Sequential([Flatten(input_shape=(3, 4))]), Sequential([Dropout(0.5, input_shape=(3, 4))])):
+        for outputs in (model.predict(x), model.predict_on_batch(x), model(x), model.layer_outputs(x)[0]):
+            outputs[...] = -1
+            np.testing.assert_array_equal(x, original)
+
+
 def test_model_trainable_false_freezes_every_layer_as_in_keras():
     """Transfer learning's first step: a whole (base) model frozen with one assignment."""
     x, y = small_data(samples=32)
@@ -388,7 +399,7 @@ def test_the_tutorial_learns_as_keras_does(mnist_flat):
 
 
 def test_default_inference_chunks_follow_the_largest_layer():
-    from tinynet.layers import Conv2D, Flatten
+    from tinynet.layers import Conv2D
     from tinynet.models import INFERENCE_CHUNK_BYTES
 
     dense = tutorial_model()
@@ -440,8 +451,6 @@ def test_layers_and_weights_are_found_as_in_keras():
 
 
 def test_calling_a_model_in_training_mode_drops_out():
-    from tinynet.layers import Dropout
-
     model = Sequential([Dropout(0.5, input_shape=(1000,))])
     x = np.ones((2, 1000), np.float32)
     np.testing.assert_array_equal(model(x), x)

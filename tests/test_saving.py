@@ -193,6 +193,11 @@ def test_to_json_and_model_from_json_with_the_weights_apart_as_in_keras_2(tmp_pa
     np.testing.assert_array_equal(rebuilt.predict(x), model.predict(x))
     with pytest.raises(ValueError, match="expects the text model.to_json"):
         model_from_json('{"weights": []}')
+    with pytest.raises(ValueError, match="cannot make a model of this description: KeyError 'layers'"):
+        model_from_json('{"class_name": "Sequential", "config": {"name": "m", "input_shape": null}}')
+    damaged = model.to_json().replace('"units": 4, ', "")
+    with pytest.raises(ValueError, match="cannot make a model of this description: TypeError.*units"):
+        model_from_json(damaged)
 
 
 def test_a_model_made_again_from_its_config_draws_with_the_same_initializers():

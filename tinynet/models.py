@@ -537,9 +537,12 @@ class Sequential:
                     "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight_val)."
                 )
             x_val, y_val, *weights = validation_data
-            return self._prepare_weighted(
-                x_val, y_val, *weights, input_shape=(None, *x.shape[1:]), build=False
-            )
+            try:
+                return self._prepare_weighted(
+                    x_val, y_val, *weights, input_shape=(None, *x.shape[1:]), build=False
+                )
+            except (ValueError, TypeError) as error:  # the checks speak of x, y and sample_weight
+                raise type(error)(f"In validation_data, (x_val, y_val[, sample_weight_val]): {error}") from None
         if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) or not (
             0 <= validation_split < 1
         ):
@@ -648,7 +651,7 @@ class Sequential:
             outputs.append(self._forward(x[start:stop, ...], training=False))
             if progbar is not None:
                 progbar.update(stop)
-        return backend.to_numpy(outputs[0] if len(outputs) == 1 else xp.concat(outputs, axis=0))
+        return _to_host(outputs[0] if len(outputs) == 1 else xp.concat(outputs, axis=0), x)
 
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None):
         """One training step on exactly this batch; returns the loss (and metrics) before the update."""
@@ -671,13 +674,13 @@ class Sequential:
     def predict_on_batch(self, x):
         """The outputs for this batch, as a NumPy array."""
         x, _ = self._prepare(x)
-        return backend.to_numpy(self._forward(backend.asarray(x), training=False))
+        return _to_host(self._forward(backend.asarray(x), training=False), x)
 
     def __call__(self, x, training=False):
         """``model(x)``: the outputs for the batch ``x`` as a NumPy array, in inference mode unless
         ``training=True`` (then dropout drops, as in a training step)."""
         x, _ = self._prepare(x)
-        return backend.to_numpy(self._forward(backend.asarray(x), training=training))
+        return _to_host(self._forward(backend.asarray(x), training=training), x)
 
     def layer_outputs(self, x):
         """Every layer's output for ``x``, first layer first, as NumPy arrays (inference mode).
@@ -686,12 +689,12 @@ class Sequential:
         hidden layer makes of five test digits; the last entry is ``model.predict(x_test[:5])``.
         (Keras: ``Model(model.inputs, [layer.output for layer in model.layers]).predict(x)``.)
         """
-        x, _ = self._prepare(x)
-        x = backend.asarray(x)
+        given, _ = self._prepare(x)
+        x = backend.asarray(given)
         outputs = []
         for layer in self._layers:
             x = layer.forward(x, training=False)
-            outputs.append(backend.to_numpy(x))
+            outputs.append(_to_host(x, given))
         return outputs
 
     # --- weights -------------------------------------------------------------------------------
@@ -815,7 +818,13 @@ def model_from_json(text):
         config = None
     if config is None:
         raise ValueError(f"model_from_json expects the text model.to_json() writes; got {str(text)[:80]!r}.")
-    return Sequential.from_config(config)
+    try:
+        return Sequential.from_config(config)
+    except (KeyError, TypeError) as error:  # a key missing, or a layer argument it does not take
+        raise ValueError(
+            f"model_from_json cannot make a model of this description: {type(error).__name__} {error}. "
+            "Was the text written by model.to_json()?"
+        ) from None
 
 
 def clone_model(model):
@@ -825,6 +834,16 @@ def clone_model(model):
     if not isinstance(model, Sequential):
         raise TypeError(f"clone_model expects a Sequential model; got {type(model).__name__}.")
     return Sequential.from_config(model.get_config())
+
+
+def _to_host(outputs, given):
+    """``outputs`` as a NumPy array that shares no memory with the input ``given``: layers that
+    pass their input on (Flatten, Dropout at inference) would otherwise hand back a view of the
+    caller's data, and writing into the outputs would change it."""
+    outputs = backend.to_numpy(outputs)
+    if isinstance(given, np.ndarray) and np.may_share_memory(outputs, given):
+        return outputs.copy()
+    return outputs
 
 
 def _on_device(weights):
