@@ -8,9 +8,12 @@ import pytest
 
 from tinynet.callbacks import (
     Callback,
+    CSVLogger,
     EarlyStopping,
+    LambdaCallback,
     LearningRateScheduler,
     ModelCheckpoint,
+    ReduceLROnPlateau,
     TerminateOnNaN,
 )
 from tinynet.layers import Dense
@@ -486,3 +489,56 @@ def test_terminate_on_nan_in_fit(capsys):
     assert model.stop_training and counter.seen < len(X)
     assert history.epoch == []  # the first epoch never finished
     assert "Invalid loss, terminating training" in capsys.readouterr().out
+
+
+# --- ReduceLROnPlateau, CSVLogger, LambdaCallback ------------------------------------------------
+
+
+def test_reduce_lr_on_plateau_follows_kerass_count_of_patience_and_cooldown():
+    """Worked by hand from Keras 3's rule, with patience 2, cooldown 1, factor 0.5: the rate halves
+    after two epochs without improvement, then the count waits one epoch."""
+    scores = [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5]
+    seen = RateSeen()
+    reducer = ReduceLROnPlateau("score", factor=0.5, patience=2, cooldown=1)
+    history = linear_model(learning_rate=0.05).fit(X, Y, epochs=7, verbose=0,
+                                                   callbacks=[Recorder(scores), reducer, seen])
+    assert seen.rates == history.history["learning_rate"] == [0.05, 0.05, 0.05, 0.025, 0.025, 0.025, 0.0125]
+    floor = ReduceLROnPlateau("score", factor=0.5, patience=2, min_lr=0.03)
+    history = linear_model(learning_rate=0.05).fit(X, Y, epochs=7, verbose=0, callbacks=[Recorder(scores), floor])
+    assert history.history["learning_rate"] == [0.05, 0.05, 0.05, 0.03, 0.03, 0.03, 0.03]
+
+
+def test_reduce_lr_on_plateau_arguments_and_monitor_are_checked_before_training():
+    with pytest.raises(ValueError, match=r"factor multiplies the learning rate: it must be in \(0, 1\); got 2"):
+        ReduceLROnPlateau(factor=2)
+    model = linear_model()
+    with pytest.raises(ValueError, match="ReduceLROnPlateau monitors 'val_loss', which fit will not log"):
+        model.fit(X, Y, epochs=1, verbose=0, callbacks=[ReduceLROnPlateau()])
+    assert model.optimizer.iterations == 0
+
+
+def test_csv_logger_writes_a_row_per_epoch_as_keras_does(tmp_path):
+    path = tmp_path / "logs" / "training.csv"
+    model = linear_model()
+    history = model.fit(X, Y, epochs=2, verbose=0, validation_split=0.25, callbacks=[CSVLogger(path)])
+    lines = path.read_text().splitlines()
+    assert lines[0] == "epoch,loss,val_loss" and len(lines) == 3
+    for epoch, line in enumerate(lines[1:]):
+        fields = line.split(",")
+        assert int(fields[0]) == epoch
+        assert [float(v) for v in fields[1:]] == [history.history["loss"][epoch], history.history["val_loss"][epoch]]
+    model.fit(X, Y, epochs=1, verbose=0, validation_split=0.25, callbacks=[CSVLogger(path, append=True)])
+    assert [line.split(",")[0] for line in path.read_text().splitlines()] == ["epoch", "0", "1", "0"]
+    with pytest.raises(ValueError, match="CSVLogger cannot write"):
+        model.fit(X, Y, epochs=1, verbose=0, callbacks=[CSVLogger(path / "inside_a_file.csv")])
+
+
+def test_lambda_callback_calls_the_functions_it_was_given():
+    calls = []
+    callback = LambdaCallback(on_epoch_end=lambda epoch, logs: calls.append((epoch, sorted(logs))),
+                              on_train_batch_end=lambda batch, logs: calls.append(batch),
+                              on_train_end=lambda logs: calls.append("end"))
+    linear_model().fit(X, Y, batch_size=6, epochs=2, verbose=0, callbacks=[callback])
+    assert calls == [0, 1, (0, ["loss"]), 0, 1, (1, ["loss"]), "end"]
+    with pytest.raises(TypeError, match="LambdaCallback on_epoch_end must be a function; got 3"):
+        LambdaCallback(on_epoch_end=3)

@@ -220,7 +220,8 @@ def test_a_model_made_again_from_its_config_draws_with_the_same_initializers():
 
     set_random_seed(3)
     clone = clone_model(drawn_again)
-    assert clone.optimizer is None and [layer.name for layer in clone.layers] == [layer.name for layer in drawn_again.layers]
+    assert clone.optimizer is None
+    assert [layer.name for layer in clone.layers] == [layer.name for layer in drawn_again.layers]
     assert_same_weights(clone.get_weights(), rebuilt.get_weights())
     with pytest.raises(TypeError, match="clone_model expects a Sequential model; got Dense"):
         clone_model(Dense(2))

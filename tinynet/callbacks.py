@@ -17,6 +17,7 @@ loss) must be copied from the device each step.
 A callback stops training by setting ``self.model.stop_training = True``.
 """
 
+import csv
 import inspect
 import math
 import numbers
@@ -283,7 +284,7 @@ class ModelCheckpoint(Callback):
                 f"{self.filepath!r}: the fields available are epoch, {', '.join(names)}. (val_ values "
                 "need validation_split or validation_data.)"
             )
-        self._check_folder(self._path(0, {name: 0.5 for name in names}))
+        _check_writable(self._path(0, {name: 0.5 for name in names}), "ModelCheckpoint", self.filepath)
         if self.save_best_only:
             _check_monitored(self.monitor, names, "ModelCheckpoint")
         if not self.save_weights_only:
@@ -303,19 +304,6 @@ class ModelCheckpoint(Callback):
                 "from the epoch (an integer) and the logs (floats), e.g. 'model.{epoch:02d}-{loss:.2f}.npz'."
             ) from None
 
-    def _check_folder(self, path):
-        """Refuse a path that names a folder, or whose folder cannot be made or written to.
-        The folder is made when the first file is saved, as Keras makes it."""
-        folder, name = os.path.split(path)
-        if not name:
-            raise ValueError(f"ModelCheckpoint filepath {self.filepath!r} names a folder; add a file name, "
-                             "e.g. 'checkpoints/model.{epoch:02d}.npz'.")
-        existing = os.path.abspath(folder or ".")
-        while not os.path.exists(existing):
-            existing = os.path.dirname(existing)
-        if not os.path.isdir(existing) or not os.access(existing, os.W_OK):
-            raise ValueError(f"ModelCheckpoint cannot write {path!r}: {existing!r} is not a folder it may write in.")
-
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         path = self._path(epoch, logs)
@@ -328,12 +316,157 @@ class ModelCheckpoint(Callback):
             self.best = current
         elif self.verbose:
             print(f"\nEpoch {epoch + 1}: saving model to {path}")
-        if os.path.dirname(path):
-            os.makedirs(os.path.dirname(path), exist_ok=True)
+        _make_folder_of(path)
         if self.save_weights_only:
             self.model.save_weights(path)
         else:
             self.model.save(path)
+
+
+def _check_writable(path, who, given):
+    """Refuse a path that names a folder, or whose folder cannot be made or written to: the
+    folder is made when the first file is written (``_make_folder_of``), as Keras makes it."""
+    folder, name = os.path.split(path)
+    if not name:
+        raise ValueError(f"{who} path {given!r} names a folder; add a file name, "
+                         "e.g. 'checkpoints/model.{epoch:02d}.npz'.")
+    existing = os.path.abspath(folder or ".")
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing) or not os.access(existing, os.W_OK):
+        raise ValueError(f"{who} cannot write {path!r}: {existing!r} is not a folder it may write in.")
+
+
+def _make_folder_of(path):
+    if os.path.dirname(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiplies the learning rate by ``factor`` when ``monitor`` has not improved by ``min_delta``
+    for ``patience`` epochs, as Keras's does; then waits ``cooldown`` epochs before it counts again,
+    and never goes below ``min_lr``. Each epoch's logs get the rate it trained with,
+    ``learning_rate``."""
+
+    logs_added = ("learning_rate",)
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4,
+                 cooldown=0, min_lr=0.0):
+        super().__init__()
+        self.mode = _monitor_mode(monitor, mode)
+        self.monitor = monitor
+        self.factor = _check_number("ReduceLROnPlateau factor", factor)
+        if not 0 < self.factor < 1:
+            raise ValueError(f"ReduceLROnPlateau factor multiplies the learning rate: it must be in (0, 1); "
+                             f"got {factor!r}.")
+        self.patience = check_count("ReduceLROnPlateau patience", patience, 0)
+        self.cooldown = check_count("ReduceLROnPlateau cooldown", cooldown, 0)
+        self.min_delta = abs(_check_number("ReduceLROnPlateau min_delta", min_delta))
+        self.min_lr = _check_number("ReduceLROnPlateau min_lr", min_lr)
+        self.verbose = verbose
+
+    def check_logs(self, names):
+        _check_monitored(self.monitor, names, "ReduceLROnPlateau")
+
+    def on_train_begin(self, logs=None):
+        self.best = None
+        self.wait = 0
+        self.cooldown_counter = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        optimizer = self.model.optimizer
+        logs["learning_rate"] = optimizer.learning_rate
+        current = logs[self.monitor]
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if _improves(current, self.best, self.mode, self.min_delta):
+            self.best = current
+            self.wait = 0
+        elif self.cooldown_counter == 0:
+            self.wait += 1
+            if self.wait >= self.patience and optimizer.learning_rate > self.min_lr:
+                optimizer.learning_rate = max(optimizer.learning_rate * self.factor, self.min_lr)
+                if self.verbose:
+                    print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
+                          f"{optimizer.learning_rate}.")
+                self.cooldown_counter = self.cooldown
+                self.wait = 0
+
+
+class CSVLogger(Callback):
+    """Writes each epoch's logs as a row of a CSV file, as Keras's does: a header ``epoch,...``
+    with the logs' names in alphabetical order, then one row per epoch, written out at once (a crash
+    keeps the finished epochs). ``append=True`` adds to an existing file."""
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        self.filename = os.fspath(filename)
+        self.separator = separator
+        self.append = append
+        self.file = None
+
+    def check_logs(self, names):
+        _check_writable(self.filename, "CSVLogger", self.filename)
+
+    def on_train_begin(self, logs=None):
+        _make_folder_of(self.filename)
+        has_rows = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
+        self.file = open(self.filename, "a" if self.append else "w", newline="")  # closed by on_train_end
+        self.writer = None if not has_rows else csv.writer(self.file, delimiter=self.separator)
+
+    def on_epoch_end(self, epoch, logs=None):
+        names = sorted(logs)
+        if self.writer is None:
+            self.writer = csv.writer(self.file, delimiter=self.separator)
+            self.writer.writerow(["epoch", *names])
+        self.writer.writerow([epoch, *(logs[name] for name in names)])
+        self.file.flush()
+
+    def on_train_end(self, logs=None):
+        self.file.close()
+
+
+class LambdaCallback(Callback):
+    """A callback made of functions, as Keras's: ``LambdaCallback(on_epoch_end=lambda epoch, logs:
+    print(logs["loss"]))``. The epoch and batch hooks take ``(epoch or batch, logs)``,
+    ``on_train_begin`` and ``on_train_end`` take ``(logs)``."""
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None, on_train_end=None,
+                 on_train_batch_begin=None, on_train_batch_end=None):
+        super().__init__()
+        given = {"on_epoch_begin": on_epoch_begin, "on_epoch_end": on_epoch_end, "on_train_begin": on_train_begin,
+                 "on_train_end": on_train_end, "on_train_batch_begin": on_train_batch_begin,
+                 "on_train_batch_end": on_train_batch_end}
+        for hook, function in given.items():
+            if function is not None and not callable(function):
+                raise TypeError(f"LambdaCallback {hook} must be a function; got {function!r}.")
+        self.functions = {hook: function for hook, function in given.items() if function is not None}
+
+    def wants_batch_hooks(self):
+        return "on_train_batch_begin" in self.functions or "on_train_batch_end" in self.functions
+
+    def _call(self, hook, *arguments):
+        if hook in self.functions:
+            self.functions[hook](*arguments)
+
+    def on_train_begin(self, logs=None):
+        self._call("on_train_begin", logs)
+
+    def on_train_end(self, logs=None):
+        self._call("on_train_end", logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._call("on_epoch_begin", epoch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._call("on_epoch_end", epoch, logs)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._call("on_train_batch_begin", batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._call("on_train_batch_end", batch, logs)
 
 
 class TerminateOnNaN(Callback):
@@ -353,5 +486,8 @@ __all__ = [
     "EarlyStopping",
     "LearningRateScheduler",
     "ModelCheckpoint",
+    "ReduceLROnPlateau",
+    "CSVLogger",
+    "LambdaCallback",
     "TerminateOnNaN",
 ]
