@@ -76,6 +76,13 @@ def test_hooks_are_called_in_kerass_order(array_backend):
             self.calls.append(f"batch_end {batch}")
             assert math.isfinite(logs["loss"])
 
+        def on_test_begin(self, logs=None):
+            self.calls.append("test_begin")
+
+        def on_test_end(self, logs=None):
+            self.calls.append("test_end")
+            self.test_logs = logs
+
         def on_epoch_end(self, epoch, logs=None):
             self.calls.append(f"epoch_end {epoch}")
             self.last_logs = dict(logs)
@@ -92,11 +99,12 @@ def test_hooks_are_called_in_kerass_order(array_backend):
     batches = ["batch_begin 0", "batch_end 0", "batch_begin 1", "batch_end 1", "batch_begin 2", "batch_end 2"]
     assert log.calls == [
         "train_begin",
-        "epoch_begin 0", *batches, "epoch_end 0",
-        "epoch_begin 1", *batches, "epoch_end 1",
+        "epoch_begin 0", *batches, "test_begin", "test_end", "epoch_end 0",
+        "epoch_begin 1", *batches, "test_begin", "test_end", "epoch_end 1",
         "train_end",
     ]  # 9 training samples in batches of 4: 4 + 4 + 1
     assert list(log.last_logs) == ["loss", "accuracy", "val_loss", "val_accuracy"]
+    assert log.test_logs == {"loss": log.last_logs["val_loss"], "accuracy": log.last_logs["val_accuracy"]}
     assert log.end_logs == log.last_logs  # Keras 3 ends training with the last epoch's logs
     assert log.model is model
     assert log.params["epochs"] == 2 and log.params["steps"] == 3 and log.params["samples"] == 9

@@ -5,6 +5,7 @@
     on_train_begin(logs)
       on_epoch_begin(epoch, logs)
         on_train_batch_begin(batch, logs) / on_train_batch_end(batch, logs)   (each batch)
+        on_test_begin(logs) / on_test_end(logs)     (with validation data; logs: {"loss": ...})
       on_epoch_end(epoch, logs)       logs: {"loss": ..., "accuracy": ..., "val_loss": ...}
     on_train_end(logs)                logs: the last epoch's
 
@@ -57,6 +58,12 @@ class Callback:
 
     def on_epoch_end(self, epoch, logs=None):
         pass
+
+    def on_test_begin(self, logs=None):
+        """Before fit evaluates the validation data, each epoch."""
+
+    def on_test_end(self, logs=None):
+        """After it, with the validation values under their own names (``loss``, not ``val_loss``)."""
 
     def on_train_batch_begin(self, batch, logs=None):
         self.on_batch_begin(batch, logs)

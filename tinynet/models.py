@@ -510,8 +510,13 @@ class Sequential:
                     break
                 logs = epoch_logs
                 if x_val is not None:
+                    for callback in callbacks:
+                        callback.on_test_begin({})
                     values = self._evaluate_arrays(x_val, y_val, self._inference_batch_size(None), weights=w_val)
-                    logs.update({"val_" + name: value for name, value in zip(self.metrics_names, values)})
+                    test_logs = dict(zip(self.metrics_names, values))
+                    for callback in callbacks:
+                        callback.on_test_end(dict(test_logs))
+                    logs.update({"val_" + name: value for name, value in test_logs.items()})
                 for callback in callbacks:
                     callback.on_epoch_end(epoch, logs)
                 if progbar is not None:  # the finished line, with the validation values, as Keras

@@ -235,9 +235,13 @@ def _check_distributions(y):
     """Each row of categorical cross-entropy's targets must be a probability distribution: numbers
     >= 0 that sum to 1 (one-hot rows, or soft labels). The loss's gradient, (p - y) / n after a
     softmax, holds only then, as TensorFlow requires of the targets too."""
-    rows = np.asarray(_on_host(y), dtype=np.float64).reshape(-1, y.shape[-1])
-    sums = rows.sum(axis=1)
-    bad = np.flatnonzero((np.abs(sums - 1.0) > 1e-3) | (rows < 0).any(axis=1))
+    rows = np.asarray(_on_host(y)).reshape(-1, y.shape[-1])
+    # Each row times a vector of ones: BLAS reads the targets for this product several times
+    # faster than a sum along the rows' 10 classes (as check_finite does for x).
+    sums = rows @ np.ones(rows.shape[1], rows.dtype if rows.dtype.kind == "f" else np.float64)
+    bad = np.flatnonzero(np.abs(sums - 1.0) > 1e-3)
+    if not bad.size and rows.min() < 0:
+        bad = np.flatnonzero((rows < 0).any(axis=1))
     if bad.size:
         raise ValueError(
             f"categorical_crossentropy expects each row of y to be a probability distribution (numbers "
