@@ -156,7 +156,7 @@ def test_functions_of_ones_own_are_not_taken_for_tinynets_by_their_name():
 
     with pytest.raises(TypeError, match="cannot use the function 'relu' as an activation.*ActivationFunction"):
         Dense(3, activation=relu)
-    with pytest.raises(TypeError, match="train on the function 'mean_squared_error'.*Subclass tinynet.losses.Loss"):
+    with pytest.raises(TypeError, match="use the function 'mean_squared_error' as a loss.*Subclass tinynet.losses.Loss"):
         Sequential([Dense(3, input_shape=(2,))]).compile(optimizer="sgd", loss=mean_squared_error)
     assert isinstance(activations.get(activations.relu), activations.ReLU)
     assert isinstance(activations.get(activations.Tanh), activations.Tanh)

@@ -15,7 +15,7 @@ on all inputs, ``dL/dz = a * (g - sum(g * a))`` (derived in :class:`Softmax`).
 """
 
 from tinynet import backend
-from tinynet.utils.lookup import lookup
+from tinynet.utils.lookup import from_function, lookup
 
 
 class ActivationFunction:
@@ -269,15 +269,9 @@ def get(identifier):
     if isinstance(identifier, type) and issubclass(identifier, ActivationFunction):
         return identifier()
     if callable(identifier):
-        # By identity, not by name: a function of one's own called "relu" is not tinynet's relu.
-        if identifier in _CLASS_OF_FUNCTION:
-            return _CLASS_OF_FUNCTION[identifier]()
-        raise TypeError(
-            f"tinynet cannot use the function {getattr(identifier, '__name__', identifier)!r} as an "
-            "activation: it has no automatic differentiation, so an activation needs its derivative "
-            "too. Subclass tinynet.activations.ActivationFunction with forward(z) and "
-            "backward(grad_output), as Sigmoid does, and pass an instance."
-        )
+        return from_function("activation", identifier, _CLASS_OF_FUNCTION,
+                             "Subclass tinynet.activations.ActivationFunction with forward(z) and "
+                             "backward(grad_output), as Sigmoid does, and pass an instance.")
     return lookup("activation", identifier, _ACTIVATIONS)()
 
 

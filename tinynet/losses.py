@@ -17,7 +17,7 @@ its exact derivative everywhere.
 import math
 
 from tinynet import backend
-from tinynet.utils.lookup import lookup
+from tinynet.utils.lookup import from_function, lookup
 
 
 class Loss:
@@ -265,15 +265,9 @@ def get(identifier):
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
     if callable(identifier):
-        # By identity, not by name: a function of one's own called "mse" is not tinynet's.
-        if identifier in _CLASS_OF_FUNCTION:
-            return _CLASS_OF_FUNCTION[identifier]()
-        raise TypeError(
-            f"tinynet cannot train on the function {getattr(identifier, '__name__', identifier)!r} as "
-            "a loss: it has no automatic differentiation, so a loss needs its gradient too. Subclass "
-            "tinynet.losses.Loss with per_sample(y_true, y_pred) and gradient(y_true, y_pred), as "
-            "MeanSquaredError does, and pass an instance."
-        )
+        return from_function("loss", identifier, _CLASS_OF_FUNCTION,
+                             "Subclass tinynet.losses.Loss with per_sample(y_true, y_pred) and "
+                             "gradient(y_true, y_pred), as MeanSquaredError does, and pass an instance.")
     return lookup("loss", identifier, _LOSSES)()
 
 
