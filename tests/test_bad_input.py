@@ -131,7 +131,7 @@ MODEL_CASES = [
     Case("compile-unknown-loss", lambda m, d: m.compile(loss="categorical_crossentropi"), ValueError,
          ("Unknown loss 'categorical_crossentropi'", "Did you mean 'categorical_crossentropy'?")),
     Case("compile-unknown-optimizer", lambda m, d: m.compile(optimizer="sdg", loss=LOSS), ValueError,
-         ("Unknown optimizer 'sdg'", "adagrad, adam, adamw, rmsprop, sgd", "Did you mean 'sgd'?")),
+         ("Unknown optimizer 'sdg'", "adagrad, adam, adamax, adamw, nadam, rmsprop, sgd", "Did you mean 'sgd'?")),
     Case("compile-unknown-metric", lambda m, d: m.compile(optimizer="sgd", loss=LOSS, metrics=["acuracy"]),
          ValueError, ("Unknown metric 'acuracy'", "Did you mean 'accuracy'?")),
     Case("compile-metrics-string", lambda m, d: m.compile(loss=LOSS, metrics="accuracy"), TypeError,

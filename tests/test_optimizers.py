@@ -11,11 +11,13 @@ import pytest
 from tinynet import backend, optimizers
 from tinynet.layers import Dense
 from tinynet.models import Sequential
-from tinynet.optimizers import SGD, Adagrad, Adam, AdamW, RMSprop
+from tinynet.optimizers import SGD, Adagrad, Adam, Adamax, AdamW, Nadam, RMSprop
+from tinynet.utils import set_random_seed
 
 W0 = np.array([[0.5, -1.0, 2.0], [0.0, 3.0, -0.25]])
 G1 = np.array([[0.1, -2.0, 0.5], [1.5, 0.0, -0.3]])
 G2 = np.array([[-0.4, 1.0, 0.5], [0.2, 0.7, -3.0]])
+G3 = np.array([[0.3, 0.3, -1.0], [-0.6, 0.25, 0.9]])
 
 
 def two_steps(optimizer):
@@ -23,6 +25,16 @@ def two_steps(optimizer):
     weight = backend.asarray(W0)
     after = []
     for grad in (G1, G2):
+        optimizer.apply([weight], [backend.asarray(grad)])
+        after.append(backend.to_numpy(weight).astype(np.float64))
+    return after
+
+
+def steps(optimizer, grads=(G1, G2, G3)):
+    """Apply ``grads`` in turn to a copy of W0 on the active backend; return the weight after each."""
+    weight = backend.asarray(W0.copy())  # in float64 on NumPy, asarray would hand back W0 itself
+    after = []
+    for grad in grads:
         optimizer.apply([weight], [backend.asarray(grad)])
         after.append(backend.to_numpy(weight).astype(np.float64))
     return after
@@ -104,14 +116,63 @@ def test_adamw_two_steps(array_backend):
     assert_steps(two_steps(optimizer), [w1, w2])
 
 
+@pytest.mark.parametrize("epsilon", [1e-7, 0.5])
+def test_nadam_three_steps(array_backend, epsilon):
+    lr, b1, b2 = 0.05, 0.6, 0.8
+    w, m, v = W0.copy(), np.zeros_like(W0), np.zeros_like(W0)
+    momentum = [b1 * (1 - 0.5 * 0.96**t) for t in range(1, 5)]  # u_1 .. u_4
+    expected = []
+    for t, g in enumerate((G1, G2, G3), start=1):
+        u_now, u_next = momentum[t - 1], momentum[t]
+        product_now = np.prod(momentum[:t])  # u_1 * ... * u_t
+        product_next = np.prod(momentum[: t + 1])
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g**2
+        m_hat = u_next * m / (1 - product_next) + (1 - u_now) * g / (1 - product_now)
+        v_hat = v / (1 - b2**t)
+        w = w - lr * m_hat / (np.sqrt(v_hat) + epsilon)
+        expected.append(w)
+    optimizer = Nadam(learning_rate=lr, beta_1=b1, beta_2=b2, epsilon=epsilon)
+    assert_steps(steps(optimizer), expected)
+
+
+@pytest.mark.parametrize("epsilon", [1e-7, 0.5])
+def test_adamax_three_steps(array_backend, epsilon):
+    lr, b1, b2 = 0.05, 0.6, 0.8
+    w, m, u = W0.copy(), np.zeros_like(W0), np.zeros_like(W0)
+    expected = []
+    for t, g in enumerate((G1, G2, G3), start=1):
+        m = b1 * m + (1 - b1) * g
+        u = np.maximum(b2 * u, np.abs(g))  # the largest recent |g|, older ones fading by beta_2
+        w = w - lr / (1 - b1**t) * m / (u + epsilon)
+        expected.append(w)
+    optimizer = Adamax(learning_rate=lr, beta_1=b1, beta_2=b2, epsilon=epsilon)
+    assert_steps(steps(optimizer), expected)
+
+
+# Keras 3.15 on JAX with float64 enabled: keras.optimizers.Nadam / Adamax(learning_rate=0.05,
+# beta_1=0.6, beta_2=0.8, epsilon=0.5), optimizer.apply([g], [w]) for G1, G2, G3 from W0.
+KERAS_NADAM_THREE_STEPS = [[0.4983774217, -0.9789749673, 1.9775871667], [-0.0381061889, 2.9552164289, -0.1897421346]]
+KERAS_ADAMAX_THREE_STEPS = [[0.5004856618, -0.9596034925, 1.9588435368], [-0.0587689537, 2.9656464585, -0.1939901469]]
+
+
+@pytest.mark.parametrize("make, expected", [(Nadam, KERAS_NADAM_THREE_STEPS), (Adamax, KERAS_ADAMAX_THREE_STEPS)])
+def test_nadam_and_adamax_give_kerass_numbers(float64_backend, make, expected):
+    optimizer = make(learning_rate=0.05, beta_1=0.6, beta_2=0.8, epsilon=0.5)
+    np.testing.assert_allclose(steps(optimizer)[-1], expected, rtol=1e-9, atol=1e-9)
+
+
 @pytest.mark.parametrize(
     "optimizer, expected",
     [
         (SGD(learning_rate=0.5), [0.5, -1.0, -0.5, 3.0]),
         (RMSprop(learning_rate=0.5), [-0.5811, 0.4189, 1.4189, 2.4189]),
         (Adam(learning_rate=0.5), [0.5, 1.5, 2.5, 3.5]),
+        # Keras 3.15 on JAX, float32, default Nadam and Adamax at learning_rate=0.5 (not in its tests).
+        (Nadam(learning_rate=0.5), [0.46860617, 1.468606, 2.468606, 3.468606]),
+        (Adamax(learning_rate=0.5), [0.5, 1.5, 2.5, 3.5]),
     ],
-    ids=["sgd", "rmsprop", "adam"],
+    ids=["sgd", "rmsprop", "adam", "nadam", "adamax"],
 )
 def test_one_step_matches_the_values_keras_tests_expect(optimizer, expected):
     weight = np.array([1.0, 2.0, 3.0, 4.0], np.float32)
@@ -139,6 +200,10 @@ def test_defaults_and_names_are_keras():
     adagrad, adamw = optimizers.get("adagrad"), optimizers.get("AdamW")
     assert (adagrad.learning_rate, adagrad.initial_accumulator_value, adagrad.epsilon) == (0.001, 0.1, 1e-7)
     assert type(adamw) is AdamW and (adamw.learning_rate, adamw.weight_decay) == (0.001, 0.004)
+    for name, cls in (("nadam", Nadam), ("Adamax", Adamax)):
+        made = optimizers.get(name)
+        assert type(made) is cls
+        assert (made.learning_rate, made.beta_1, made.beta_2, made.epsilon) == (0.001, 0.9, 0.999, 1e-7)
     mine = Adam(learning_rate=0.01)
     assert optimizers.get(mine) is mine
     assert optimizers.get("sgd") is not optimizers.get("sgd")  # a fresh one for each model
@@ -161,8 +226,8 @@ def test_setting_a_bad_learning_rate_is_refused_and_changes_nothing(name, bad):
 
 
 def test_unknown_name_suggests_the_closest():
-    with pytest.raises(ValueError, match="Unknown optimizer 'adma'.*Did you mean 'adam'"):
-        optimizers.get("adma")
+    with pytest.raises(ValueError, match="Unknown optimizer 'adamm'.*Did you mean 'adam'"):
+        optimizers.get("adamm")
     with pytest.raises(TypeError, match="optimizer name"):
         optimizers.get(0.01)
 
@@ -181,6 +246,12 @@ def test_unknown_name_suggests_the_closest():
         (lambda: Adam(epsilon=-1e-7), "epsilon must be a positive number"),
         (lambda: Adagrad(initial_accumulator_value=-0.1), "initial_accumulator_value must be a number >= 0"),
         (lambda: AdamW(weight_decay=float("nan")), "weight_decay must be a number >= 0"),
+        (lambda: Nadam(beta_1=1.0), r"beta_1 must be a number in \[0, 1\)"),
+        (lambda: Nadam(beta_2=-0.5), r"beta_2 must be a number in \[0, 1\)"),
+        (lambda: Nadam(epsilon=0), "epsilon must be a positive number"),
+        (lambda: Adamax(beta_1=1.0), r"beta_1 must be a number in \[0, 1\)"),
+        (lambda: Adamax(beta_2=1.5), r"beta_2 must be a number in \[0, 1\]"),
+        (lambda: Adamax(learning_rate=-1), "learning_rate must be a positive number"),
     ],
 )
 def test_bad_hyperparameters_are_refused(make, message):
@@ -201,3 +272,18 @@ def test_one_optimizer_object_cannot_train_two_models():
         second.fit(x, y, verbose=0)
     for before, after in zip(weights, second.get_weights()):
         np.testing.assert_array_equal(before, after)
+
+
+@pytest.mark.parametrize("name", sorted(optimizers._OPTIMIZERS))
+def test_every_optimizer_learns_through_fit(name):
+    """A small regression that every optimizer, at its Keras defaults but a larger rate, fits."""
+    set_random_seed(0)
+    data = np.random.default_rng(0)
+    x = data.normal(size=(64, 3)).astype(np.float32)
+    y = x @ np.array([[1.0], [-2.0], [0.5]], np.float32) + 0.3
+    model = Sequential([Dense(1, input_shape=(3,))])
+    optimizer = optimizers.get(name)
+    optimizer.learning_rate = 0.1
+    model.compile(optimizer=optimizer, loss="mse")
+    losses = model.fit(x, y, batch_size=16, epochs=20, verbose=0).history["loss"]
+    assert losses[-1] < 0.3 * losses[0]  # Adagrad, the slowest here, is near 0.2

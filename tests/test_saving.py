@@ -8,7 +8,7 @@ from tinynet import activations, backend, initializers, losses, metrics
 from tinynet.callbacks import ModelCheckpoint
 from tinynet.layers import Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D
 from tinynet.models import Sequential, clone_model, load_model, model_from_json
-from tinynet.optimizers import SGD, Adam
+from tinynet.optimizers import SGD, Adam, Adamax, Nadam
 from tinynet.utils import set_random_seed, to_categorical
 
 rng = np.random.default_rng(7)
@@ -27,7 +27,10 @@ def summary_lines(model):
 
 
 @pytest.mark.parametrize("optimizer", [lambda: SGD(learning_rate=0.1, momentum=0.9, nesterov=True),
-                                       lambda: Adam(learning_rate=0.01)])
+                                       lambda: Adam(learning_rate=0.01),
+                                       lambda: Nadam(learning_rate=0.01, beta_1=0.8),
+                                       lambda: Adamax(learning_rate=0.01, beta_2=0.9)],
+                         ids=["sgd", "adam", "nadam", "adamax"])
 def test_a_saved_model_predicts_and_trains_on_as_the_original(tmp_path, array_backend, optimizer):
     set_random_seed(0)
     x = rng.random((40, 6), dtype=np.float32)

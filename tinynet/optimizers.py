@@ -19,6 +19,15 @@ Adam
 AdamW
     Adam after ``w <- w - lr * weight_decay * w``: the weights decay towards 0 by themselves,
     apart from the gradient (decoupled weight decay, as Keras applies it, biases included).
+Nadam
+    Adam with Nesterov momentum: ``m`` and ``v`` as Adam's; with the momentum schedule
+    ``u_t = beta_1 * (1 - 0.5 * 0.96^t)`` and its running product ``P_t = u_1 * ... * u_t``,
+    ``m_hat = u_{t+1} * m / (1 - P_{t+1}) + (1 - u_t) * g / (1 - P_t)`` (the next step's momentum
+    looked at now, plus the current gradient), ``v_hat = v / (1 - beta_2^t)`` and
+    ``w <- w - lr * m_hat / (sqrt(v_hat) + epsilon)``.
+Adamax
+    Adam with the infinity norm in place of the root mean square: ``m`` as Adam's,
+    ``u <- max(beta_2 * u, |g|)``, ``w <- w - lr * m / ((1 - beta_1^t) * (u + epsilon))``.
 """
 
 import math
@@ -243,7 +252,82 @@ class AdamW(Adam):
         super().update(param, grad, slots)
 
 
-_OPTIMIZERS = {cls.name: cls for cls in (SGD, RMSprop, Adagrad, Adam, AdamW)}
+class Nadam(Optimizer):
+    """Adam whose momentum looks one step ahead (Nesterov), with a momentum that warms up."""
+
+    name = "nadam"
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        super().__init__(learning_rate)
+        # beta_2 = 1 would make v's bias correction 1 - beta_2^t zero; beta_1 = 1 is refused as in Adam.
+        self.beta_1 = _check_fraction("beta_1", beta_1, one_allowed=False)
+        self.beta_2 = _check_fraction("beta_2", beta_2, one_allowed=False)
+        self.epsilon = _check_positive("epsilon", epsilon)
+        # The product u_1 * ... * u_t of the momentum schedule, one factor a step (Keras keeps it
+        # as a variable of the optimizer; here it is made again from the step count).
+        self.momentum_product = 1.0
+        self.momentum_product_steps = 0
+
+    def build_slots(self, param, xp):
+        return [xp.zeros_like(param), xp.zeros_like(param)]
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+    def momentum_at(self, t):
+        """``u_t = beta_1 * (1 - 0.5 * 0.96^t)``: the momentum of step ``t``."""
+        return self.beta_1 * (1.0 - 0.5 * 0.96**t)
+
+    def product_up_to(self, t):
+        """``P_t = u_1 * ... * u_t``, one multiplication a step; after load_model has set the step
+        count, the first call catches up on the steps taken before saving."""
+        while self.momentum_product_steps < t:
+            self.momentum_product_steps += 1
+            self.momentum_product *= self.momentum_at(self.momentum_product_steps)
+        return self.momentum_product
+
+    def update(self, param, grad, slots):
+        m, v = slots
+        t = self.iterations
+        u_now, u_next = self.momentum_at(t), self.momentum_at(t + 1)
+        product_now = self.product_up_to(t)
+        product_next = product_now * u_next
+        m += (1.0 - self.beta_1) * (grad - m)
+        v += (1.0 - self.beta_2) * (grad * grad - v)
+        m_hat = (u_next / (1.0 - product_next)) * m + ((1.0 - u_now) / (1.0 - product_now)) * grad
+        v_hat = v / (1.0 - self.beta_2**t)
+        param -= self.learning_rate * m_hat / (backend.namespace().sqrt(v_hat) + self.epsilon)
+
+
+class Adamax(Optimizer):
+    """Adam with each step divided by the largest recent gradient size (the infinity norm)."""
+
+    name = "adamax"
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        super().__init__(learning_rate)
+        # beta_1 = 1 would make the bias correction 1 - beta_1^t zero; beta_2 = 1 keeps the largest
+        # gradient ever seen, which is well defined.
+        self.beta_1 = _check_fraction("beta_1", beta_1, one_allowed=False)
+        self.beta_2 = _check_fraction("beta_2", beta_2, one_allowed=True)
+        self.epsilon = _check_positive("epsilon", epsilon)
+
+    def build_slots(self, param, xp):
+        return [xp.zeros_like(param), xp.zeros_like(param)]
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+    def update(self, param, grad, slots):
+        m, u = slots
+        xp = backend.namespace()
+        m += (1.0 - self.beta_1) * (grad - m)
+        u[...] = xp.maximum(self.beta_2 * u, xp.abs(grad))
+        step = self.learning_rate / (1.0 - self.beta_1**self.iterations)
+        param -= step * m / (u + self.epsilon)
+
+
+_OPTIMIZERS = {cls.name: cls for cls in (SGD, RMSprop, Adagrad, Adam, AdamW, Nadam, Adamax)}
 
 
 def from_config(name, config):
