@@ -5,6 +5,8 @@ hyperparameters away from their defaults (and a large epsilon), so that a swappe
 missing bias correction or an epsilon in the wrong place changes the numbers.
 """
 
+import re
+
 import numpy as np
 import pytest
 
@@ -274,16 +276,136 @@ def test_one_optimizer_object_cannot_train_two_models():
         np.testing.assert_array_equal(before, after)
 
 
-@pytest.mark.parametrize("name", sorted(optimizers._OPTIMIZERS))
-def test_every_optimizer_learns_through_fit(name):
-    """A small regression that every optimizer, at its Keras defaults but a larger rate, fits."""
+def regression_losses(optimizer):
+    """The loss of each of 20 epochs as a linear model fits a small linear regression."""
     set_random_seed(0)
     data = np.random.default_rng(0)
     x = data.normal(size=(64, 3)).astype(np.float32)
     y = x @ np.array([[1.0], [-2.0], [0.5]], np.float32) + 0.3
     model = Sequential([Dense(1, input_shape=(3,))])
+    model.compile(optimizer=optimizer, loss="mse")
+    return model.fit(x, y, batch_size=16, epochs=20, verbose=0).history["loss"]
+
+
+@pytest.mark.parametrize("name", sorted(optimizers._OPTIMIZERS))
+def test_every_optimizer_learns_through_fit(name):
+    """Every optimizer, at its Keras defaults but a larger rate, fits the regression."""
     optimizer = optimizers.get(name)
     optimizer.learning_rate = 0.1
-    model.compile(optimizer=optimizer, loss="mse")
-    losses = model.fit(x, y, batch_size=16, epochs=20, verbose=0).history["loss"]
+    losses = regression_losses(optimizer)
     assert losses[-1] < 0.3 * losses[0]  # Adagrad, the slowest here, is near 0.2
+
+
+@pytest.mark.parametrize("clipping", [{"clipnorm": 0.5}, {"global_clipnorm": 0.5}, {"clipvalue": 0.5}])
+def test_clipped_sgd_learns_through_fit(clipping):
+    losses = regression_losses(SGD(learning_rate=0.1, **clipping))
+    assert losses[-1] < 0.1 * losses[0]
+
+
+# Gradient clipping. Two weights, so that clipnorm (each on its own) and global_clipnorm (both
+# together) differ; the bias's gradient is small enough to pass clipnorm=1 unchanged.
+B0 = np.array([0.1, -0.2, 0.3])
+H1 = np.array([0.05, 0.2, -0.1])
+H2 = np.array([-3.0, 0.0, 4.0])
+
+
+def clipped_steps(optimizer, gradients=((G1, H1), (G2, H2))):
+    """Apply each pair of gradients to copies of W0 and B0; return both weights after each step."""
+    weights = [backend.asarray(W0.copy()), backend.asarray(B0.copy())]
+    after = []
+    for pair in gradients:
+        optimizer.apply(weights, [backend.asarray(g) for g in pair])
+        after.append([backend.to_numpy(w).astype(np.float64) for w in weights])
+    return after
+
+
+def scaled_to_norm_at_most(grads, limit):
+    """``grads`` divided by their joint norm and times ``limit``, where that norm exceeds ``limit``."""
+    norm = np.sqrt(sum(float(np.sum(g**2)) for g in grads))
+    return [g * (limit / norm) if norm > limit else g for g in grads]
+
+
+@pytest.mark.parametrize(
+    "clipping, clip",
+    [
+        ({"clipnorm": 1.0}, lambda pair: [scaled_to_norm_at_most([g], 1.0)[0] for g in pair]),
+        ({"global_clipnorm": 1.5}, lambda pair: scaled_to_norm_at_most(pair, 1.5)),
+        ({"clipvalue": 0.4}, lambda pair: [np.minimum(np.maximum(g, -0.4), 0.4) for g in pair]),
+    ],
+    ids=["clipnorm", "global_clipnorm", "clipvalue"],
+)
+def test_clipping_happens_before_the_update_rule(array_backend, clipping, clip):
+    lr, mu = 0.3, 0.8
+    weights, velocities, expected = [W0, B0], [np.zeros_like(W0), np.zeros_like(B0)], []
+    for pair in ((G1, H1), (G2, H2)):
+        # SGD with momentum sees only the clipped gradients, in its velocity too.
+        velocities = [mu * v - lr * g for v, g in zip(velocities, clip(pair))]
+        weights = [w + v for w, v in zip(weights, velocities)]
+        expected.append(weights)
+    got = clipped_steps(SGD(learning_rate=lr, momentum=mu, **clipping))
+    for step, (got_pair, expected_pair) in enumerate(zip(got, expected), start=1):
+        for g, e in zip(got_pair, expected_pair):
+            np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6, err_msg=f"step {step}")
+
+
+# Keras 3.15 on JAX with float64 enabled: keras.optimizers.SGD(learning_rate=0.5, **clipping)
+# .apply([G1, H1], [W0, B0]), one step.
+KERAS_CLIPPED_SGD_STEP = {
+    "clipnorm": (1.0, [[0.48053753, -0.61075053, 1.90268763], [-0.2919371, 3.0, -0.19161258]],
+                 [0.075, -0.3, 0.35]),
+    "clipvalue": (0.4, [[0.45, -0.8, 1.8], [-0.2, 3.0, -0.1]], [0.075, -0.3, 0.35]),
+    "global_clipnorm": (1.5, [[0.47092171, -0.41843426, 1.85460856], [-0.43617431, 3.0, -0.16276514]],
+                        [0.08546086, -0.25815657, 0.32907829]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KERAS_CLIPPED_SGD_STEP))
+def test_clipping_gives_kerass_numbers(float64_backend, name):
+    value, kernel, bias = KERAS_CLIPPED_SGD_STEP[name]
+    (got,) = clipped_steps(SGD(learning_rate=0.5, **{name: value}), gradients=[(G1, H1)])
+    np.testing.assert_allclose(got[0], kernel, rtol=1e-7, atol=1e-8)
+    np.testing.assert_allclose(got[1], bias, rtol=1e-7, atol=1e-8)
+
+
+def test_global_clipnorm_leaves_out_the_gradients_of_frozen_weights(array_backend):
+    frozen_bias = backend.asarray(B0.copy())
+    kernel = backend.asarray(W0.copy())
+    SGD(learning_rate=1.0, global_clipnorm=1.0).apply([kernel, frozen_bias], [backend.asarray(G1), None])
+    (clipped,) = scaled_to_norm_at_most([G1], 1.0)  # the kernel's gradient alone sets the norm
+    assert_steps([backend.to_numpy(kernel)], [W0 - clipped])
+    assert_steps([backend.to_numpy(frozen_bias)], [B0])
+
+
+def test_without_clipping_the_gradients_go_to_the_rule_untouched(monkeypatch):
+    """The tutorial's step does no clipping work at all unless clipping was asked for."""
+    optimizer = SGD(learning_rate=0.1)
+    monkeypatch.setattr(optimizer, "clip_gradients", lambda grads: pytest.fail("clip_gradients was called"))
+    weight = np.ones(3, np.float32)
+    optimizer.apply([weight], [np.full(3, 100.0, np.float32)])
+    np.testing.assert_allclose(weight, 1 - 0.1 * 100.0)
+
+
+def test_clipping_is_in_get_config_as_keras_has_it():
+    config = Adam(learning_rate=0.01, global_clipnorm=2).get_config()
+    assert (config["clipnorm"], config["global_clipnorm"], config["clipvalue"]) == (None, 2.0, None)
+    assert Adam(**config).get_config() == config
+    assert SGD().get_config() == {"learning_rate": 0.01, "clipnorm": None, "global_clipnorm": None,
+                                  "clipvalue": None, "momentum": 0.0, "nesterov": False}
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ({"clipnorm": 1.0, "clipvalue": 2.0},
+         "Only one of clipnorm, clipvalue and global_clipnorm can be set; got clipnorm=1.0, clipvalue=2.0, "
+         "global_clipnorm=None"),
+        ({"clipnorm": 1.0, "global_clipnorm": 1.0}, "Only one of clipnorm, clipvalue and global_clipnorm"),
+        ({"clipnorm": 0}, "clipnorm must be a positive number; got 0"),
+        ({"clipvalue": -1.0}, "clipvalue must be a positive number; got -1.0"),
+        ({"global_clipnorm": "1"}, "global_clipnorm must be a positive number; got '1'"),
+    ],
+)
+@pytest.mark.parametrize("make", [SGD, Nadam, AdamW])
+def test_bad_clipping_is_refused(make, arguments, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        make(**arguments)

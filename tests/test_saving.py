@@ -28,8 +28,8 @@ def summary_lines(model):
 
 @pytest.mark.parametrize("optimizer", [lambda: SGD(learning_rate=0.1, momentum=0.9, nesterov=True),
                                        lambda: Adam(learning_rate=0.01),
-                                       lambda: Nadam(learning_rate=0.01, beta_1=0.8),
-                                       lambda: Adamax(learning_rate=0.01, beta_2=0.9)],
+                                       lambda: Nadam(learning_rate=0.01, beta_1=0.8, global_clipnorm=0.5),
+                                       lambda: Adamax(learning_rate=0.01, beta_2=0.9, clipvalue=0.05)],
                          ids=["sgd", "adam", "nadam", "adamax"])
 def test_a_saved_model_predicts_and_trains_on_as_the_original(tmp_path, array_backend, optimizer):
     set_random_seed(0)

@@ -28,6 +28,16 @@ Nadam
 Adamax
     Adam with the infinity norm in place of the root mean square: ``m`` as Adam's,
     ``u <- max(beta_2 * u, |g|)``, ``w <- w - lr * m / ((1 - beta_1^t) * (u + epsilon))``.
+
+Every optimizer can clip the gradients first (one of the three, as in Keras):
+
+``clipnorm=c``
+    each weight's gradient is scaled down to norm ``c`` at most: ``g <- g * c / max(||g||, c)``.
+``global_clipnorm=c``
+    all gradients together: with ``N = sqrt(sum over weights of ||g||^2)``, each
+    ``g <- g * c / max(N, c)``, so their directions relative to each other are kept.
+``clipvalue=c``
+    each element is clipped to ``[-c, c]``.
 """
 
 import math
@@ -42,8 +52,19 @@ class Optimizer:
 
     name = None
 
-    def __init__(self, learning_rate):
+    def __init__(self, learning_rate, clipnorm=None, clipvalue=None, global_clipnorm=None):
+        clipping = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
+        if sum(value is not None for value in clipping.values()) > 1:
+            raise ValueError("Only one of clipnorm, clipvalue and global_clipnorm can be set; got "
+                             + ", ".join(f"{name}={value!r}" for name, value in clipping.items()) + ".")
+        # Keras skips clipping for a value <= 0 without a word; tinynet refuses such a value.
+        for name, value in clipping.items():
+            if value is not None:
+                _check_positive(name, value)
         self.learning_rate = learning_rate
+        self.clipnorm = None if clipnorm is None else float(clipnorm)
+        self.clipvalue = None if clipvalue is None else float(clipvalue)
+        self.global_clipnorm = None if global_clipnorm is None else float(global_clipnorm)
         self.iterations = 0
         self.slots = None
         self.built_for = None  # the weight arrays the slots belong to
@@ -76,10 +97,24 @@ class Optimizer:
             self.built_for = list(params)
         else:
             self.check_same_weights(params)
+        if self.clipnorm or self.clipvalue or self.global_clipnorm:  # None when not asked for
+            grads = self.clip_gradients(grads)
         self.iterations += 1
         for param, grad, slots in zip(params, grads, self.slots):
             if grad is not None:
                 self.update(param, grad, slots)
+
+    def clip_gradients(self, grads):
+        """New gradient arrays, clipped by ``clipnorm``, ``global_clipnorm`` or ``clipvalue``."""
+        xp = backend.namespace()
+        if self.clipnorm:
+            return [None if g is None else g * (self.clipnorm / xp.maximum(_norm(g, xp), self.clipnorm))
+                    for g in grads]
+        if self.global_clipnorm:
+            global_norm = xp.sqrt(sum(xp.sum(g * g) for g in grads if g is not None))
+            scale = self.global_clipnorm / xp.maximum(global_norm, self.global_clipnorm)
+            return [None if g is None else g * scale for g in grads]
+        return [None if g is None else xp.clip(g, min=-self.clipvalue, max=self.clipvalue) for g in grads]
 
     def check_same_weights(self, params):
         """Raise if this optimizer has trained weight arrays other than ``params`` already: its
@@ -99,7 +134,8 @@ class Optimizer:
 
     def get_config(self):
         """The arguments that make this optimizer again, ``type(optimizer)(**config)`` (as Keras)."""
-        return {"learning_rate": self.learning_rate}
+        return {"learning_rate": self.learning_rate, "clipnorm": self.clipnorm,
+                "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue}
 
     def update(self, param, grad, slots):
         raise NotImplementedError
@@ -113,8 +149,9 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
-        super().__init__(learning_rate)
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None):
+        super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm)
         self.momentum = _check_fraction("momentum", momentum, one_allowed=True)
         self.nesterov = bool(nesterov)
 
@@ -142,8 +179,9 @@ class RMSprop(Optimizer):
 
     name = "rmsprop"
 
-    def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7):
-        super().__init__(learning_rate)
+    def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None):
+        super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm)
         self.rho = _check_fraction("rho", rho, one_allowed=True)
         self.epsilon = _check_positive("epsilon", epsilon)
 
@@ -165,8 +203,9 @@ class Adagrad(Optimizer):
 
     name = "adagrad"
 
-    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7):
-        super().__init__(learning_rate)
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None):
+        super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm)
         self.initial_accumulator_value = _check_non_negative("initial_accumulator_value", initial_accumulator_value)
         self.epsilon = _check_positive("epsilon", epsilon)
 
@@ -188,8 +227,9 @@ class Adam(Optimizer):
 
     name = "adam"
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
-        super().__init__(learning_rate)
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None):
+        super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm)
         # A beta of 1 would make the bias correction 1 - beta^t zero, so it is refused.
         self.beta_1 = _check_fraction("beta_1", beta_1, one_allowed=False)
         self.beta_2 = _check_fraction("beta_2", beta_2, one_allowed=False)
@@ -208,6 +248,11 @@ class Adam(Optimizer):
         m += (1.0 - self.beta_1) * (grad - m)
         v += (1.0 - self.beta_2) * (grad * grad - v)
         param -= step * m / (backend.namespace().sqrt(v) + self.epsilon)
+
+
+def _norm(array, xp):
+    """The Euclidean norm of all of ``array``'s elements together, a 0-d array."""
+    return xp.sqrt(xp.sum(array * array))
 
 
 def _is_number(value):
@@ -240,8 +285,9 @@ class AdamW(Adam):
 
     name = "adamw"
 
-    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
-        super().__init__(learning_rate, beta_1, beta_2, epsilon)
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, clipnorm, clipvalue, global_clipnorm)
         self.weight_decay = _check_non_negative("weight_decay", weight_decay)
 
     def get_config(self):
@@ -257,8 +303,9 @@ class Nadam(Optimizer):
 
     name = "nadam"
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
-        super().__init__(learning_rate)
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None):
+        super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm)
         # beta_2 = 1 would make v's bias correction 1 - beta_2^t zero; beta_1 = 1 is refused as in Adam.
         self.beta_1 = _check_fraction("beta_1", beta_1, one_allowed=False)
         self.beta_2 = _check_fraction("beta_2", beta_2, one_allowed=False)
@@ -304,8 +351,9 @@ class Adamax(Optimizer):
 
     name = "adamax"
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
-        super().__init__(learning_rate)
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None):
+        super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm)
         # beta_1 = 1 would make the bias correction 1 - beta_1^t zero; beta_2 = 1 keeps the largest
         # gradient ever seen, which is well defined.
         self.beta_1 = _check_fraction("beta_1", beta_1, one_allowed=False)
