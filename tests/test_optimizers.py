@@ -397,8 +397,8 @@ def test_clipping_is_in_get_config_as_keras_has_it():
     "arguments, message",
     [
         ({"clipnorm": 1.0, "clipvalue": 2.0},
-         "Only one of clipnorm, clipvalue and global_clipnorm can be set; got clipnorm=1.0, clipvalue=2.0, "
-         "global_clipnorm=None"),
+         ("Only one of clipnorm, clipvalue and global_clipnorm can be set; got clipnorm=1.0, clipvalue=2.0, "
+          "global_clipnorm=None")),
         ({"clipnorm": 1.0, "global_clipnorm": 1.0}, "Only one of clipnorm, clipvalue and global_clipnorm"),
         ({"clipnorm": 0}, "clipnorm must be a positive number; got 0"),
         ({"clipvalue": -1.0}, "clipvalue must be a positive number; got -1.0"),

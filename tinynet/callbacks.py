@@ -211,7 +211,10 @@ class EarlyStopping(Callback):
 
 
 class LearningRateScheduler(Callback):
-    """Sets the learning rate at the start of each epoch to ``schedule(epoch, learning_rate)``."""
+    """Sets the learning rate at the start of each epoch to ``schedule(epoch, learning_rate)``.
+
+    An optimizer made with a schedule from ``tinynet.optimizers.schedules`` takes no rate from
+    outside: the first epoch raises a TypeError, as in Keras."""
 
     logs_added = ("learning_rate",)
 
@@ -353,7 +356,8 @@ class ReduceLROnPlateau(Callback):
     """Multiplies the learning rate by ``factor`` when ``monitor`` has not improved by ``min_delta``
     for ``patience`` epochs, as Keras's does; then waits ``cooldown`` epochs before it counts again,
     and never goes below ``min_lr``. Each epoch's logs get the rate it trained with,
-    ``learning_rate``."""
+    ``learning_rate`` (from a schedule, the rate of the next step, as in Keras). The rate of an
+    optimizer made with a schedule cannot be reduced: that raises a TypeError, as in Keras."""
 
     logs_added = ("learning_rate",)
 

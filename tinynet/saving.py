@@ -75,6 +75,13 @@ def check_savable(model):
                 f"model.save cannot save the {kind} {name!r}: it is not the one tinynet knows by that "
                 "name. Save the weights with save_weights, and compile the model in code after loading."
             )
+    schedule = model.optimizer.schedule
+    if schedule is not None and not optimizers.schedules.is_serializable(schedule):
+        raise ValueError(
+            f"model.save cannot save the learning-rate schedule {type(schedule).__name__}: tinynet has no "
+            "schedule of that name to make it again. Save the weights with save_weights, and compile the "
+            "model in code after loading."
+        )
     model.optimizer.check_same_weights(model._params)
 
 

@@ -1,7 +1,8 @@
 """Optimizers: how the weights move once the gradients are known.
 
 ``optimizer.apply(params, grads)`` updates every parameter array in place. The rules are Keras's
-(Keras 3), with ``w`` a weight, ``g = dL/dw`` its gradient, ``lr`` the learning rate and ``t`` the
+(Keras 3), with ``w`` a weight, ``g = dL/dw`` its gradient, ``lr`` the learning rate (a number,
+or a schedule from ``tinynet.optimizers.schedules`` that gives it for each step) and ``t`` the
 number of the step (1 for the first):
 
 SGD
@@ -44,6 +45,8 @@ import math
 import numbers
 
 from tinynet import backend
+from tinynet.optimizers import schedules
+from tinynet.optimizers.schedules import LearningRateSchedule
 from tinynet.utils.lookup import lookup
 
 
@@ -61,6 +64,7 @@ class Optimizer:
         for name, value in clipping.items():
             if value is not None:
                 _check_positive(name, value)
+        self._learning_rate = None
         self.learning_rate = learning_rate
         self.clipnorm = None if clipnorm is None else float(clipnorm)
         self.clipvalue = None if clipvalue is None else float(clipvalue)
@@ -71,11 +75,33 @@ class Optimizer:
 
     @property
     def learning_rate(self):
+        """The rate of the next step: the number given, or the schedule's rate at the step count."""
+        if self.schedule is not None:
+            return self.schedule(self.iterations)
         return self._learning_rate
 
     @learning_rate.setter
     def learning_rate(self, value):
-        self._learning_rate = _check_positive("learning_rate", value)
+        """A number, or a schedule. As in Keras, an optimizer made with a schedule takes no number:
+        the schedule alone decides (so LearningRateScheduler and ReduceLROnPlateau cannot)."""
+        if isinstance(value, LearningRateSchedule):
+            self._learning_rate = value
+            return
+        if self.schedule is not None:
+            raise TypeError(
+                f"This optimizer's learning rate comes from its schedule, {self.schedule!r}, and "
+                f"cannot be set to {value!r}. To set the rate yourself (or from a callback), make the "
+                "optimizer with a number as learning_rate."
+            )
+        if not _is_number(value) or not value > 0:
+            raise ValueError(f"learning_rate must be a positive number or a schedule from "
+                             f"tinynet.optimizers.schedules; got {value!r}.")
+        self._learning_rate = float(value)
+
+    @property
+    def schedule(self):
+        """The ``LearningRateSchedule`` given as ``learning_rate``, or None for a number."""
+        return self._learning_rate if isinstance(self._learning_rate, LearningRateSchedule) else None
 
     @property
     def lr(self):
@@ -99,10 +125,11 @@ class Optimizer:
             self.check_same_weights(params)
         if self.clipnorm or self.clipvalue or self.global_clipnorm:  # None when not asked for
             grads = self.clip_gradients(grads)
+        learning_rate = self.learning_rate  # a schedule's at the steps done so far: 0 for the first
         self.iterations += 1
         for param, grad, slots in zip(params, grads, self.slots):
             if grad is not None:
-                self.update(param, grad, slots)
+                self.update(param, grad, slots, learning_rate)
 
     def clip_gradients(self, grads):
         """New gradient arrays, clipped by ``clipnorm``, ``global_clipnorm`` or ``clipvalue``."""
@@ -134,14 +161,16 @@ class Optimizer:
 
     def get_config(self):
         """The arguments that make this optimizer again, ``type(optimizer)(**config)`` (as Keras)."""
-        return {"learning_rate": self.learning_rate, "clipnorm": self.clipnorm,
+        learning_rate = self._learning_rate if self.schedule is None else schedules.serialize(self.schedule)
+        return {"learning_rate": learning_rate, "clipnorm": self.clipnorm,
                 "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue}
 
-    def update(self, param, grad, slots):
+    def update(self, param, grad, slots, learning_rate):
+        """Move ``param`` in place, from its gradient, its slots and this step's learning rate."""
         raise NotImplementedError
 
     def __repr__(self):
-        return f"{type(self).__name__}(learning_rate={self.learning_rate})"
+        return f"{type(self).__name__}(learning_rate={self._learning_rate})"
 
 
 class SGD(Optimizer):
@@ -161,15 +190,15 @@ class SGD(Optimizer):
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
 
-    def update(self, param, grad, slots):
+    def update(self, param, grad, slots, learning_rate):
         if not self.momentum:
-            param -= self.learning_rate * grad
+            param -= learning_rate * grad
             return
         (velocity,) = slots
         velocity *= self.momentum
-        velocity -= self.learning_rate * grad
+        velocity -= learning_rate * grad
         if self.nesterov:
-            param += self.momentum * velocity - self.learning_rate * grad
+            param += self.momentum * velocity - learning_rate * grad
         else:
             param += velocity
 
@@ -191,11 +220,11 @@ class RMSprop(Optimizer):
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
 
-    def update(self, param, grad, slots):
+    def update(self, param, grad, slots, learning_rate):
         (mean_square,) = slots
         mean_square *= self.rho
         mean_square += (1.0 - self.rho) * (grad * grad)
-        param -= self.learning_rate * grad / backend.namespace().sqrt(mean_square + self.epsilon)
+        param -= learning_rate * grad / backend.namespace().sqrt(mean_square + self.epsilon)
 
 
 class Adagrad(Optimizer):
@@ -216,10 +245,10 @@ class Adagrad(Optimizer):
         return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,
                 "epsilon": self.epsilon}
 
-    def update(self, param, grad, slots):
+    def update(self, param, grad, slots, learning_rate):
         (squares,) = slots
         squares += grad * grad
-        param -= self.learning_rate * grad / backend.namespace().sqrt(squares + self.epsilon)
+        param -= learning_rate * grad / backend.namespace().sqrt(squares + self.epsilon)
 
 
 class Adam(Optimizer):
@@ -241,10 +270,10 @@ class Adam(Optimizer):
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
-    def update(self, param, grad, slots):
+    def update(self, param, grad, slots, learning_rate):
         m, v = slots
         t = self.iterations
-        step = self.learning_rate * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
+        step = learning_rate * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
         m += (1.0 - self.beta_1) * (grad - m)
         v += (1.0 - self.beta_2) * (grad * grad - v)
         param -= step * m / (backend.namespace().sqrt(v) + self.epsilon)
@@ -293,9 +322,9 @@ class AdamW(Adam):
     def get_config(self):
         return {**super().get_config(), "weight_decay": self.weight_decay}
 
-    def update(self, param, grad, slots):
-        param *= 1.0 - self.learning_rate * self.weight_decay
-        super().update(param, grad, slots)
+    def update(self, param, grad, slots, learning_rate):
+        param *= 1.0 - learning_rate * self.weight_decay
+        super().update(param, grad, slots, learning_rate)
 
 
 class Nadam(Optimizer):
@@ -333,7 +362,7 @@ class Nadam(Optimizer):
             self.momentum_product *= self.momentum_at(self.momentum_product_steps)
         return self.momentum_product
 
-    def update(self, param, grad, slots):
+    def update(self, param, grad, slots, learning_rate):
         m, v = slots
         t = self.iterations
         u_now, u_next = self.momentum_at(t), self.momentum_at(t + 1)
@@ -343,7 +372,7 @@ class Nadam(Optimizer):
         v += (1.0 - self.beta_2) * (grad * grad - v)
         m_hat = (u_next / (1.0 - product_next)) * m + ((1.0 - u_now) / (1.0 - product_now)) * grad
         v_hat = v / (1.0 - self.beta_2**t)
-        param -= self.learning_rate * m_hat / (backend.namespace().sqrt(v_hat) + self.epsilon)
+        param -= learning_rate * m_hat / (backend.namespace().sqrt(v_hat) + self.epsilon)
 
 
 class Adamax(Optimizer):
@@ -366,12 +395,12 @@ class Adamax(Optimizer):
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
-    def update(self, param, grad, slots):
+    def update(self, param, grad, slots, learning_rate):
         m, u = slots
         xp = backend.namespace()
         m += (1.0 - self.beta_1) * (grad - m)
         u[...] = xp.maximum(self.beta_2 * u, xp.abs(grad))
-        step = self.learning_rate / (1.0 - self.beta_1**self.iterations)
+        step = learning_rate / (1.0 - self.beta_1**self.iterations)
         param -= step * m / (u + self.epsilon)
 
 
@@ -379,7 +408,10 @@ _OPTIMIZERS = {cls.name: cls for cls in (SGD, RMSprop, Adagrad, Adam, AdamW, Nad
 
 
 def from_config(name, config):
-    """An optimizer from its ``name`` (``"sgd"``...) and ``get_config``'s arguments."""
+    """An optimizer from its ``name`` (``"sgd"``...) and ``get_config``'s arguments (a schedule
+    among them as ``schedules.serialize`` wrote it)."""
+    if isinstance(config.get("learning_rate"), dict):
+        config = {**config, "learning_rate": schedules.deserialize(config["learning_rate"])}
     return lookup("optimizer", name, _OPTIMIZERS)(**config)
 
 
