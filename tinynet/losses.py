@@ -15,8 +15,9 @@ its exact derivative everywhere.
 """
 
 import math
+import numbers
 
-from tinynet import backend
+from tinynet import activations, backend
 from tinynet.utils.lookup import from_function, lookup
 
 
@@ -25,11 +26,14 @@ class Loss:
     ``gradient`` is dL/dy_pred.
 
     ``fused_activation`` names the activation (``"softmax"`` or ``"sigmoid"``) whose output this
-    loss can differentiate straight through with ``gradient_wrt_logits``.
+    loss can differentiate straight through with ``gradient_wrt_logits``. ``from_logits`` says
+    whether the predictions are that activation's input rather than its output.
+    ``get_config()`` gives the arguments that make the loss again (``{}`` for one without any).
     """
 
     name = None
     fused_activation = None
+    from_logits = False
 
     def __call__(self, y_true, y_pred):
         return self.value(match_rank(y_true, y_pred), y_pred)
@@ -60,8 +64,12 @@ class Loss:
         """The mean of ``fused_per_sample``: the loss ``fit`` reports after ``fused_activation``."""
         return backend.namespace().mean(self.fused_per_sample(y_true, activation))
 
+    def get_config(self):
+        return {}
+
     def __repr__(self):
-        return f"{type(self).__name__}()"
+        arguments = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
+        return f"{type(self).__name__}({arguments})"
 
 
 class CategoricalCrossentropy(Loss):
@@ -71,10 +79,27 @@ class CategoricalCrossentropy(Loss):
     then clipped to ``[eps, 1 - eps]`` with ``eps = 1e-7`` so that ``log(0)`` cannot happen.
     Predictions with more axes, such as ``(n, h, w, classes)`` from a convolution, hold one such
     row per pixel: ``n`` is then the number of rows, ``n h w``, as Keras averages.
+
+    ``from_logits=True``: the predictions are logits ``z`` (a last layer without activation), and
+    ``log p_i = z_i - log(sum_j exp(z_j))``, the log-softmax, computed stably with no clip.
+    ``label_smoothing=s``: the targets become ``y (1 - s) + s / k`` for ``k`` classes (each row
+    still sums to 1), so the model is not pushed to make one probability exactly 1.
     """
 
     name = "categorical_crossentropy"
     fused_activation = "softmax"
+
+    def __init__(self, from_logits=False, label_smoothing=0.0):
+        self.from_logits = _checked_from_logits(from_logits)
+        self.label_smoothing = _checked_label_smoothing(label_smoothing)
+
+    def get_config(self):
+        return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
+
+    def _smoothed(self, y_true):
+        if not self.label_smoothing:
+            return y_true
+        return y_true * (1.0 - self.label_smoothing) + self.label_smoothing / y_true.shape[-1]
 
     def _normalised(self, y_pred):
         xp = backend.namespace()
@@ -84,25 +109,33 @@ class CategoricalCrossentropy(Loss):
 
     def per_sample(self, y_true, y_pred):
         xp = backend.namespace()
-        _, r = self._normalised(y_pred)
-        return _mean_per_sample(-xp.sum(y_true * xp.log(r), axis=-1))
+        y_true = self._smoothed(y_true)
+        if self.from_logits:
+            log_p = _softmax_of_logits(y_pred).log_probabilities()
+        else:
+            _, r = self._normalised(y_pred)
+            log_p = xp.log(r)
+        return _mean_per_sample(-xp.sum(y_true * log_p, axis=-1))
 
     def fused_per_sample(self, y_true, activation):
         xp = backend.namespace()
-        return _mean_per_sample(-xp.sum(y_true * activation.log_probabilities(), axis=-1))
+        return _mean_per_sample(-xp.sum(self._smoothed(y_true) * activation.log_probabilities(), axis=-1))
 
     def fused_value(self, y_true, activation):
         # One sum over all rows and classes: a sum per row first is a reduction along a short
         # axis, the slowest kind on NumPy.
         xp = backend.namespace()
-        return xp.sum(y_true * activation.log_probabilities()) / -_rows(y_true)
+        return xp.sum(self._smoothed(y_true) * activation.log_probabilities()) / -_rows(y_true)
 
     def gradient(self, y_true, y_pred):
+        if self.from_logits:  # y_pred is z: the loss is the fused one, whose dL/dz is below
+            return self.gradient_wrt_logits(y_true, _softmax_of_logits(y_pred).output)
         # With q = p / S and r = clip(q): dL/dq_i = -y_i / (n r_i) where q is inside the clip range
         # (0 outside it). Through the division, dq_i/dp_j = (delta_ij - q_i) / S, so
         # dL/dp_j = (dL/dq_j - sum_i dL/dq_i * q_i) / S.
         xp = backend.namespace()
         eps = backend.epsilon()
+        y_true = self._smoothed(y_true)
         q, r = self._normalised(y_pred)
         inside = (q > eps) & (q < 1.0 - eps)
         grad_q = xp.where(inside, -y_true / (r * _rows(y_pred)), xp.zeros_like(q))
@@ -115,7 +148,8 @@ class CategoricalCrossentropy(Loss):
         #         = (p_j * sum_i y_i - y_j) / n = (p_j - y_j) / n,
         # because each row of y sums to 1 (fit checks it: validation.check_targets), as
         # TensorFlow's softmax_cross_entropy_with_logits, which Keras calls here, requires too.
-        grad_z = y_pred - y_true
+        # Smoothed rows, y (1 - s) + s / k, still sum to 1.
+        grad_z = y_pred - self._smoothed(y_true)
         grad_z /= _rows(y_pred)  # in place: no second new array
         return grad_z
 
@@ -124,11 +158,19 @@ class SparseCategoricalCrossentropy(Loss):
     """Categorical cross-entropy with integer labels: ``L = -(1/n) sum_samples log(p[label])``.
 
     ``y_true`` holds class indices (shape ``(n,)`` or ``(n, 1)``; ``(n, h, w)`` for one class per
-    pixel) instead of one-hot rows.
+    pixel) instead of one-hot rows. ``from_logits`` as in :class:`CategoricalCrossentropy`;
+    Keras gives this loss no ``label_smoothing``.
     """
 
     name = "sparse_categorical_crossentropy"
     fused_activation = "softmax"
+
+    def __init__(self, from_logits=False):
+        self.from_logits = _checked_from_logits(from_logits)
+        self._categorical = CategoricalCrossentropy(from_logits=self.from_logits)
+
+    def get_config(self):
+        return {"from_logits": self.from_logits}
 
     def _one_hot(self, y_true, y_pred):
         xp = backend.namespace()
@@ -137,16 +179,16 @@ class SparseCategoricalCrossentropy(Loss):
         return xp.astype(labels == xp.astype(classes, labels.dtype), y_pred.dtype)
 
     def per_sample(self, y_true, y_pred):
-        return CategoricalCrossentropy().per_sample(self._one_hot(y_true, y_pred), y_pred)
+        return self._categorical.per_sample(self._one_hot(y_true, y_pred), y_pred)
 
     def gradient(self, y_true, y_pred):
-        return CategoricalCrossentropy().gradient(self._one_hot(y_true, y_pred), y_pred)
+        return self._categorical.gradient(self._one_hot(y_true, y_pred), y_pred)
 
     def fused_per_sample(self, y_true, activation):
-        return CategoricalCrossentropy().fused_per_sample(self._one_hot(y_true, activation.output), activation)
+        return self._categorical.fused_per_sample(self._one_hot(y_true, activation.output), activation)
 
     def fused_value(self, y_true, activation):
-        return CategoricalCrossentropy().fused_value(self._one_hot(y_true, activation.output), activation)
+        return self._categorical.fused_value(self._one_hot(y_true, activation.output), activation)
 
     def gradient_wrt_logits(self, y_true, y_pred):
         return (y_pred - self._one_hot(y_true, y_pred)) / _rows(y_pred)
@@ -155,22 +197,44 @@ class SparseCategoricalCrossentropy(Loss):
 class BinaryCrossentropy(Loss):
     """``L = -(1/(n k)) sum [y log p + (1 - y) log(1 - p)]`` over ``n`` samples of ``k`` outputs.
 
-    ``p`` is clipped to ``[eps, 1 - eps]`` like Keras.
+    ``p`` is clipped to ``[eps, 1 - eps]`` like Keras. ``from_logits=True``: the predictions are
+    logits ``z``, and ``log p = -log(1 + exp(-z))``, ``log(1 - p) = -log(1 + exp(z))``, computed
+    stably with no clip. ``label_smoothing=s``: the targets become ``y (1 - s) + s / 2``,
+    squeezed towards 0.5.
     """
 
     name = "binary_crossentropy"
     fused_activation = "sigmoid"
 
+    def __init__(self, from_logits=False, label_smoothing=0.0):
+        self.from_logits = _checked_from_logits(from_logits)
+        self.label_smoothing = _checked_label_smoothing(label_smoothing)
+
+    def get_config(self):
+        return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
+
+    def _smoothed(self, y_true):
+        if not self.label_smoothing:
+            return y_true
+        return y_true * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+
     def per_sample(self, y_true, y_pred):
         xp = backend.namespace()
+        y_true = self._smoothed(y_true)
+        if self.from_logits:
+            log_p, log_not_p = _sigmoid_of_logits(y_pred).log_probabilities()
+            return _mean_per_sample(-(y_true * log_p + (1.0 - y_true) * log_not_p))
         eps = backend.epsilon()
         p = xp.clip(y_pred, eps, 1.0 - eps)
         return _mean_per_sample(-(y_true * xp.log(p) + (1.0 - y_true) * xp.log(1.0 - p)))
 
     def gradient(self, y_true, y_pred):
+        if self.from_logits:  # y_pred is z: the loss is the fused one, whose dL/dz is below
+            return self.gradient_wrt_logits(y_true, _sigmoid_of_logits(y_pred).output)
         # dL/dp = (1/(n k)) * (-y/p + (1 - y)/(1 - p)) = (p - y) / (n k p (1 - p)), 0 where clipped.
         xp = backend.namespace()
         eps = backend.epsilon()
+        y_true = self._smoothed(y_true)
         p = xp.clip(y_pred, eps, 1.0 - eps)
         inside = (y_pred > eps) & (y_pred < 1.0 - eps)
         grad = (p - y_true) / (p * (1.0 - p) * _size(y_pred))
@@ -178,9 +242,10 @@ class BinaryCrossentropy(Loss):
 
     def gradient_wrt_logits(self, y_true, y_pred):
         # With p = sigmoid(z), dp/dz = p (1 - p) cancels the denominator above: (p - y) / (n k).
-        return (y_pred - y_true) / _size(y_pred)
+        return (y_pred - self._smoothed(y_true)) / _size(y_pred)
 
     def fused_per_sample(self, y_true, activation):
+        y_true = self._smoothed(y_true)
         log_p, log_not_p = activation.log_probabilities()
         return _mean_per_sample(-(y_true * log_p + (1.0 - y_true) * log_not_p))
 
@@ -210,6 +275,35 @@ class MeanAbsoluteError(Loss):
     def gradient(self, y_true, y_pred):
         # dL/dp = sign(p - y) / (n k), taking 0 where p == y.
         return backend.namespace().sign(y_pred - y_true) / _size(y_pred)
+
+
+def _checked_from_logits(from_logits):
+    if from_logits not in (True, False):
+        raise TypeError(f"from_logits must be True or False; got {from_logits!r}.")
+    return bool(from_logits)
+
+
+def _checked_label_smoothing(label_smoothing):
+    # Keras documents the range [0, 1] without checking it; outside it the targets would leave
+    # [0, 1] and the loss would mean nothing, so tinynet refuses.
+    if (isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real)
+            or not 0.0 <= label_smoothing <= 1.0):
+        raise ValueError(f"label_smoothing must be a number from 0 to 1; got {label_smoothing!r}.")
+    return float(label_smoothing)
+
+
+def _softmax_of_logits(z):
+    """A Softmax that has seen ``z``: its ``output`` and its ``log_probabilities()``."""
+    softmax = activations.Softmax()
+    softmax.forward(z)
+    return softmax
+
+
+def _sigmoid_of_logits(z):
+    """A Sigmoid that has seen ``z``: its ``output`` and its ``log_probabilities()``."""
+    sigmoid = activations.Sigmoid()
+    sigmoid.forward(z)
+    return sigmoid
 
 
 def match_rank(y_true, y_pred):
@@ -276,19 +370,21 @@ def get(identifier):
 # give their mean over the batch, the number fit reports.
 
 
-def categorical_crossentropy(y_true, y_pred):
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
     """Each sample's categorical cross-entropy (see :class:`CategoricalCrossentropy`)."""
-    return CategoricalCrossentropy().per_sample(match_rank(y_true, y_pred), y_pred)
+    loss = CategoricalCrossentropy(from_logits=from_logits, label_smoothing=label_smoothing)
+    return loss.per_sample(match_rank(y_true, y_pred), y_pred)
 
 
-def sparse_categorical_crossentropy(y_true, y_pred):
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
     """Each sample's sparse categorical cross-entropy (see :class:`SparseCategoricalCrossentropy`)."""
-    return SparseCategoricalCrossentropy().per_sample(y_true, y_pred)
+    return SparseCategoricalCrossentropy(from_logits=from_logits).per_sample(y_true, y_pred)
 
 
-def binary_crossentropy(y_true, y_pred):
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
     """Each sample's binary cross-entropy, the mean over its outputs (see :class:`BinaryCrossentropy`)."""
-    return BinaryCrossentropy().per_sample(match_rank(y_true, y_pred), y_pred)
+    loss = BinaryCrossentropy(from_logits=from_logits, label_smoothing=label_smoothing)
+    return loss.per_sample(match_rank(y_true, y_pred), y_pred)
 
 
 def mean_squared_error(y_true, y_pred):
