@@ -209,3 +209,40 @@ def test_the_tensorflow_quickstart_runs_unchanged_on_mnist(mnist_data):
     model.fit(x_train, y_train, epochs=1, verbose=0)
     _, accuracy = model.evaluate(x_test, y_test, verbose=2)
     assert accuracy >= 0.95
+
+
+# --- losses and metrics named by class -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, cls", [
+    ("CategoricalCrossentropy", losses.CategoricalCrossentropy),
+    ("SparseCategoricalCrossentropy", losses.SparseCategoricalCrossentropy),
+    ("BinaryCrossentropy", losses.BinaryCrossentropy),
+    ("MeanSquaredError", losses.MeanSquaredError),
+    ("MeanAbsoluteError", losses.MeanAbsoluteError),
+    ("bce", losses.BinaryCrossentropy),
+])
+def test_compile_takes_a_loss_by_its_class_name_as_keras_3(name, cls):
+    model = Sequential([Dense(3, activation="softmax", input_shape=(2,))])
+    model.compile(optimizer="sgd", loss=name)
+    assert type(model.loss) is cls and model.loss.get_config() == cls().get_config()
+
+
+def test_class_names_are_spelt_exactly_as_in_keras():
+    with pytest.raises(ValueError, match="Unknown loss 'MeanSquaredEror'.*Did you mean 'mean_squared_error'"):
+        losses.get("MeanSquaredEror")
+    with pytest.raises(ValueError, match="Unknown loss 'meansquarederror'"):
+        losses.get("meansquarederror")  # Keras refuses it too
+
+
+def test_metrics_by_class_name_are_logged_under_that_name_as_keras_3():
+    """Keras 3.15 logs metrics=["CategoricalAccuracy", "MeanSquaredError"] under those names."""
+    x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype="float32")
+    y = np.eye(2, dtype="float32")[[0, 1, 1]]
+    model = Sequential([Dense(2, activation="softmax", input_shape=(2,))])
+    model.compile(optimizer="sgd", loss="CategoricalCrossentropy",
+                  metrics=["CategoricalAccuracy", "MeanSquaredError", "categorical_accuracy", "mse"])
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert logs["CategoricalAccuracy"] == logs["categorical_accuracy"]
+    assert logs["MeanSquaredError"] == logs["mse"]
+    assert logs["mse"] == pytest.approx(float(np.mean((model.predict(x, verbose=0) - y) ** 2)))

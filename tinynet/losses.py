@@ -350,12 +350,19 @@ _LOSSES = {
 }
 _LOSSES["mse"] = MeanSquaredError
 _LOSSES["mae"] = MeanAbsoluteError
+_LOSSES["bce"] = BinaryCrossentropy
+
+# Keras 3 also takes a loss by its class's name, spelt exactly: loss="MeanSquaredError".
+_LOSS_CLASSES = {cls.__name__: cls for cls in _LOSSES.values()}
 
 
 def get(identifier):
-    """A loss object from a name such as ``"categorical_crossentropy"`` or ``"mse"``, or an object."""
+    """A loss object from a name such as ``"categorical_crossentropy"``, ``"mse"`` or
+    ``"CategoricalCrossentropy"``, a class, or an object."""
     if isinstance(identifier, Loss):
         return identifier
+    if isinstance(identifier, str) and identifier in _LOSS_CLASSES:
+        return _LOSS_CLASSES[identifier]()
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
     if callable(identifier):
@@ -363,6 +370,11 @@ def get(identifier):
                              "Subclass tinynet.losses.Loss with per_sample(y_true, y_pred) and "
                              "gradient(y_true, y_pred), as MeanSquaredError does, and pass an instance.")
     return lookup("loss", identifier, _LOSSES)()
+
+
+def from_config(name, config):
+    """The loss ``name`` made with the arguments ``config`` (what ``get_config`` gave)."""
+    return lookup("loss", name, _LOSSES)(**config)
 
 
 # The function forms, named as Keras names its own. As Keras's, each gives one loss per sample
