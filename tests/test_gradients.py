@@ -41,12 +41,16 @@ def test_activation_gradients(float64_backend, name):
 
 
 def _targets(name, shape):
-    if name == "categorical_crossentropy":
+    if name in ("categorical_crossentropy", "categorical_hinge"):
         return np.eye(shape[1])[rng.integers(0, shape[1], shape[0])]
     if name == "sparse_categorical_crossentropy":
         return rng.integers(0, shape[1], shape[0]).astype(np.int64)
-    if name == "binary_crossentropy":
+    if name in ("binary_crossentropy", "hinge", "squared_hinge"):  # 0/1, which the hinges turn into -1/1
         return rng.integers(0, 2, shape).astype(np.float64)
+    if name == "kl_divergence":
+        return _soft_labels(name, shape)
+    if name == "poisson":  # counts
+        return rng.uniform(0, 3, shape)
     return rng.normal(size=shape)
 
 
@@ -63,6 +67,16 @@ def _y_true(name, y):
         "binary_crossentropy",
         "mean_squared_error",
         "mean_absolute_error",
+        "mean_absolute_percentage_error",
+        "mean_squared_logarithmic_error",
+        "huber",
+        "log_cosh",
+        "poisson",
+        "kl_divergence",
+        "hinge",
+        "squared_hinge",
+        "categorical_hinge",
+        "cosine_similarity",
     ],
 )
 def test_loss_gradients(float64_backend, name):
@@ -90,6 +104,7 @@ LOSSES_WITH_ARGUMENTS = {
     "BinaryCrossentropy(label_smoothing=0.2)": lambda: losses.BinaryCrossentropy(label_smoothing=0.2),
     "BinaryCrossentropy(from_logits=True, label_smoothing=0.2)": lambda: losses.BinaryCrossentropy(
         from_logits=True, label_smoothing=0.2),
+    "Huber(delta=0.3)": lambda: losses.Huber(delta=0.3),
 }
 
 
@@ -237,6 +252,12 @@ LAST_LAYERS = {
         ("categorical_crossentropy", "Dense, then Activation('softmax')"),
         ("binary_crossentropy", "Dense, then Activation('sigmoid')"),
         ("categorical_crossentropy", "Dense(relu), then Activation('softmax')"),
+        ("kl_divergence", "softmax in Dense"),
+        ("categorical_hinge", "softmax in Dense"),
+        ("cosine_similarity", "softmax in Dense"),
+        ("poisson", "softmax in Dense"),
+        ("hinge", "Dense, then Activation('sigmoid')"),
+        ("squared_hinge", "Dense, then Activation('sigmoid')"),
     ],
 )
 @pytest.mark.parametrize("weighted", [False, True], ids=["", "sample-weighted"])

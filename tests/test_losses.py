@@ -246,3 +246,91 @@ def test_metrics_by_class_name_are_logged_under_that_name_as_keras_3():
     assert logs["CategoricalAccuracy"] == logs["categorical_accuracy"]
     assert logs["MeanSquaredError"] == logs["mse"]
     assert logs["mse"] == pytest.approx(float(np.mean((model.predict(x, verbose=0) - y) ** 2)))
+
+
+# --- more of Keras's losses, against Keras's numbers -------------------------------------------------
+
+Y01 = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+P = np.array([[0.2, 0.7, 0.1], [0.5, -0.3, 2.5], [0.05, 0.15, 0.8], [1.9, -1.2, 0.4]])
+Y_SIGNED = np.array([[-1.0, 1.0, -1.0], [1.0, -1.0, 1.0], [0.5, 2.0, -1.0], [1.0, 1.0, -1.0]])
+COUNTS = np.array([[0.3, 2.0, 0.0], [4.0, 0.1, 1.0], [0.0, 1.5, 3.0], [2.2, 0.7, 0.05]])
+PROBABILITIES = np.array([[0.25, 0.6, 0.15], [0.5, 0.3, 0.2], [0.05, 0.15, 0.8], [0.7, 0.2, 0.1]])
+
+# Each sample's loss from Keras 3.15's function forms on TensorFlow, given these float64 arrays
+# (keras.losses.huber(Y01, 2 * P), ...), which TensorFlow computes in float64.
+KERAS_VALUES = {
+    "huber": ("huber", {}, Y01, P * 2, [0.06, 1.5599999999999998, 0.07666666666666667, 2.1733333333333333]),
+    "huber, delta=0.5": ("huber", {"delta": 0.5}, Y01, P * 2, [0.06, 0.85, 0.07500000000000001, 1.2083333333333333]),
+    "kl_divergence": ("kl_divergence", {}, PROBABILITIES[::-1], PROBABILITIES,
+                      [0.4604646234823722, 0.8899341571622184, 1.0819778284410282, 0.46258228512180083]),
+    "hinge, 0/1 targets": ("hinge", {}, Y01, P,
+                           [0.8666666666666667, 1.5666666666666667, 0.8000000000000002, 2.1666666666666665]),
+    "hinge, other targets": ("hinge", {}, Y_SIGNED, P, [0.8666666666666667, 0.39999999999999997, 1.1583333333333332, 1.2]),
+    "squared_hinge, 0/1 targets": ("squared_hinge", {}, Y01, P, [0.9133333333333334, 4.33, 0.8216666666666667,
+                                                                  5.069999999999999]),
+    "squared_hinge, other targets": ("squared_hinge", {}, Y_SIGNED, P,
+                                     [0.9133333333333334, 0.24666666666666667, 1.5602083333333334, 2.266666666666667]),
+    "categorical_hinge": ("categorical_hinge", {}, Y01, P, [0.5, 3.0, 0.35, 4.1]),
+    # Keras subtracts log 2 rounded to float32 even in float64: its numbers plus that rounding error.
+    "log_cosh": ("log_cosh", {}, Y01, P * 5,
+                 np.array([0.7891544998855048, 4.505911051922524, 0.8661747999689302, 5.479569739218394])
+                 + (float(np.float32(np.log(2.0))) - np.log(2.0))),
+    "poisson": ("poisson", {}, COUNTS, PROBABILITIES * 3,
+                [0.636910380273397, 0.6331669328182316, 0.5237849579772216, 0.5951713934508791]),
+    "mean_absolute_percentage_error": ("mean_absolute_percentage_error", {}, Y_SIGNED, P,
+                                       [86.66666666666667, 90.0, 120.83333333333333, 150.0]),
+    "mean_absolute_percentage_error, targets of 0": ("mean_absolute_percentage_error", {}, Y01, P,
+                                                     [100000010.00000001, 933333350.0, 66666673.33333333, 766666740.0]),
+    "mean_squared_logarithmic_error": ("mean_squared_logarithmic_error", {}, COUNTS, P * 2,
+                                       [0.029508716545775127, 0.6852072258144547, 0.2074259189614616,
+                                        0.2454951387983028]),
+    "cosine_similarity": ("cosine_similarity", {}, Y_SIGNED, P,
+                          [-0.31426968052735443, -0.7421823211823151, 0.2542161488578884, -0.07588252361140425]),
+}
+
+
+@pytest.mark.parametrize("case", list(KERAS_VALUES))
+def test_more_losses_give_kerass_values(float64_backend, case):
+    """The function form gives Keras's per-sample values; the class, by its name in compile too,
+    gives their mean."""
+    name, arguments, y, p, expected = KERAS_VALUES[case]
+    got = getattr(losses, name)(backend.asarray(y), backend.asarray(p), **arguments)
+    np.testing.assert_allclose(backend.to_numpy(got), expected, rtol=1e-12)
+    loss = losses.get(name) if not arguments else type(losses.get(name))(**arguments)
+    assert backend.to_scalar(loss(backend.asarray(y), backend.asarray(p))) == pytest.approx(np.mean(expected), rel=1e-12)
+
+
+@pytest.mark.parametrize("name, cls", [
+    ("Huber", losses.Huber), ("huber", losses.Huber), ("KLDivergence", losses.KLDivergence),
+    ("kl_divergence", losses.KLDivergence), ("kld", losses.KLDivergence), ("KLD", losses.KLDivergence),
+    ("Hinge", losses.Hinge), ("SquaredHinge", losses.SquaredHinge), ("squared_hinge", losses.SquaredHinge),
+    ("CategoricalHinge", losses.CategoricalHinge), ("LogCosh", losses.LogCosh), ("log_cosh", losses.LogCosh),
+    ("Poisson", losses.Poisson), ("MeanAbsolutePercentageError", losses.MeanAbsolutePercentageError),
+    ("mape", losses.MeanAbsolutePercentageError), ("MeanSquaredLogarithmicError", losses.MeanSquaredLogarithmicError),
+    ("msle", losses.MeanSquaredLogarithmicError), ("CosineSimilarity", losses.CosineSimilarity),
+    ("cosine_similarity", losses.CosineSimilarity),
+])
+def test_more_losses_by_kerass_names(name, cls):
+    assert type(losses.get(name)) is cls
+    assert type(losses.get(getattr(losses, cls.name))) is cls  # the function form, given to compile
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: losses.Huber(delta=0), "delta must be a number > 0; got 0"),
+    (lambda: losses.Huber(delta="1"), "delta must be a number > 0; got '1'"),
+    (lambda: losses.huber(np.ones(2), np.ones(2), delta=-1.0), "got -1.0"),
+    (lambda: losses.CosineSimilarity(axis=0), "along the last axis only \\(axis=-1\\); got axis=0"),
+])
+def test_bad_arguments_of_the_other_losses(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_a_model_compiled_with_huber_comes_back_with_its_delta(tmp_path):
+    from tinynet.models import load_model
+
+    model = Sequential([Dense(2, input_shape=(3,))])
+    model.compile(optimizer="sgd", loss=losses.Huber(delta=0.25))
+    model.save(tmp_path / "huber.npz")
+    loaded = load_model(tmp_path / "huber.npz")
+    assert type(loaded.loss) is losses.Huber and loaded.loss.delta == 0.25
