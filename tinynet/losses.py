@@ -108,14 +108,11 @@ class CategoricalCrossentropy(Loss):
         return q, xp.clip(q, eps, 1.0 - eps)
 
     def per_sample(self, y_true, y_pred):
+        if self.from_logits:  # y_pred is z: read the loss off the softmax's log-probabilities
+            return self.fused_per_sample(y_true, _softmax_of_logits(y_pred))
         xp = backend.namespace()
-        y_true = self._smoothed(y_true)
-        if self.from_logits:
-            log_p = _softmax_of_logits(y_pred).log_probabilities()
-        else:
-            _, r = self._normalised(y_pred)
-            log_p = xp.log(r)
-        return _mean_per_sample(-xp.sum(y_true * log_p, axis=-1))
+        _, r = self._normalised(y_pred)
+        return _mean_per_sample(-xp.sum(self._smoothed(y_true) * xp.log(r), axis=-1))
 
     def fused_per_sample(self, y_true, activation):
         xp = backend.namespace()
@@ -219,11 +216,10 @@ class BinaryCrossentropy(Loss):
         return y_true * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
 
     def per_sample(self, y_true, y_pred):
+        if self.from_logits:  # y_pred is z: read the loss off the sigmoid's log-probabilities
+            return self.fused_per_sample(y_true, _sigmoid_of_logits(y_pred))
         xp = backend.namespace()
         y_true = self._smoothed(y_true)
-        if self.from_logits:
-            log_p, log_not_p = _sigmoid_of_logits(y_pred).log_probabilities()
-            return _mean_per_sample(-(y_true * log_p + (1.0 - y_true) * log_not_p))
         eps = backend.epsilon()
         p = xp.clip(y_pred, eps, 1.0 - eps)
         return _mean_per_sample(-(y_true * xp.log(p) + (1.0 - y_true) * xp.log(1.0 - p)))
