@@ -148,6 +148,12 @@ def get(identifier):
         return name, _batch_mean_of(identifier)
     if isinstance(identifier, str) and identifier in _METRIC_CLASSES:
         return identifier, _METRIC_CLASSES[identifier]
+    if identifier == "Accuracy":  # not "accuracy" in another case: Keras's class counts p == y
+        raise ValueError(
+            "Keras's 'Accuracy' metric counts the predictions exactly equal to their targets; tinynet "
+            "does not have it. For the share of right answers use 'accuracy' (or 'CategoricalAccuracy', "
+            "'SparseCategoricalAccuracy', 'BinaryAccuracy')."
+        )
     return identifier, lookup("metric", identifier, _METRICS)
 
 
