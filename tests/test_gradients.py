@@ -41,12 +41,16 @@ def test_activation_gradients(float64_backend, name):
 
 
 def _targets(name, shape):
-    if name == "categorical_crossentropy":
+    if name in ("categorical_crossentropy", "categorical_hinge"):
         return np.eye(shape[1])[rng.integers(0, shape[1], shape[0])]
     if name == "sparse_categorical_crossentropy":
         return rng.integers(0, shape[1], shape[0]).astype(np.int64)
-    if name == "binary_crossentropy":
+    if name in ("binary_crossentropy", "hinge", "squared_hinge"):  # 0/1, which the hinges turn into -1/1
         return rng.integers(0, 2, shape).astype(np.float64)
+    if name == "kl_divergence":
+        return _soft_labels(name, shape)
+    if name == "poisson":  # counts
+        return rng.uniform(0, 3, shape)
     return rng.normal(size=shape)
 
 
@@ -63,6 +67,16 @@ def _y_true(name, y):
         "binary_crossentropy",
         "mean_squared_error",
         "mean_absolute_error",
+        "mean_absolute_percentage_error",
+        "mean_squared_logarithmic_error",
+        "huber",
+        "log_cosh",
+        "poisson",
+        "kl_divergence",
+        "hinge",
+        "squared_hinge",
+        "categorical_hinge",
+        "cosine_similarity",
     ],
 )
 def test_loss_gradients(float64_backend, name):
@@ -76,6 +90,37 @@ def test_loss_gradients(float64_backend, name):
         return float(as_numpy(loss.value(_y_true(name, y), backend.asarray(p_values))))
 
     analytic = as_numpy(loss.gradient(_y_true(name, y), backend.asarray(p)))
+    assert_gradients_close(analytic, numerical_gradient(value, p.copy()))
+
+
+# Losses with arguments: from logits (any real predictions) or from probabilities, with label smoothing.
+LOSSES_WITH_ARGUMENTS = {
+    "CategoricalCrossentropy(from_logits=True)": lambda: losses.CategoricalCrossentropy(from_logits=True),
+    "CategoricalCrossentropy(label_smoothing=0.2)": lambda: losses.CategoricalCrossentropy(label_smoothing=0.2),
+    "CategoricalCrossentropy(from_logits=True, label_smoothing=0.2)": lambda: losses.CategoricalCrossentropy(
+        from_logits=True, label_smoothing=0.2),
+    "SparseCategoricalCrossentropy(from_logits=True)": lambda: losses.SparseCategoricalCrossentropy(from_logits=True),
+    "BinaryCrossentropy(from_logits=True)": lambda: losses.BinaryCrossentropy(from_logits=True),
+    "BinaryCrossentropy(label_smoothing=0.2)": lambda: losses.BinaryCrossentropy(label_smoothing=0.2),
+    "BinaryCrossentropy(from_logits=True, label_smoothing=0.2)": lambda: losses.BinaryCrossentropy(
+        from_logits=True, label_smoothing=0.2),
+    "Huber(delta=0.3)": lambda: losses.Huber(delta=0.3),
+}
+
+
+@pytest.mark.parametrize("description", list(LOSSES_WITH_ARGUMENTS))
+def test_loss_with_arguments_gradients(float64_backend, description):
+    """dL/dz for logits z (large ones too: the log-softmax and log-sigmoid stay exact), dL/dp for
+    probabilities with smoothed labels."""
+    loss = LOSSES_WITH_ARGUMENTS[description]()
+    shape = (6, 4)
+    p = rng.normal(size=shape) * 4 if loss.from_logits else rng.uniform(0.05, 0.95, size=shape)
+    y = _targets(loss.name, shape)
+
+    def value(p_values):
+        return float(as_numpy(loss.value(_y_true(loss.name, y), backend.asarray(p_values))))
+
+    analytic = as_numpy(loss.gradient(_y_true(loss.name, y), backend.asarray(p)))
     assert_gradients_close(analytic, numerical_gradient(value, p.copy()))
 
 
@@ -207,6 +252,12 @@ LAST_LAYERS = {
         ("categorical_crossentropy", "Dense, then Activation('softmax')"),
         ("binary_crossentropy", "Dense, then Activation('sigmoid')"),
         ("categorical_crossentropy", "Dense(relu), then Activation('softmax')"),
+        ("kl_divergence", "softmax in Dense"),
+        ("categorical_hinge", "softmax in Dense"),
+        ("cosine_similarity", "softmax in Dense"),
+        ("poisson", "softmax in Dense"),
+        ("hinge", "Dense, then Activation('sigmoid')"),
+        ("squared_hinge", "Dense, then Activation('sigmoid')"),
     ],
 )
 @pytest.mark.parametrize("weighted", [False, True], ids=["", "sample-weighted"])
@@ -268,6 +319,20 @@ def test_a_saturated_output_reports_the_loss_from_its_logits_and_its_exact_gradi
     expected = 30.0 + np.log1p(np.exp(-30.0)) if activation == "sigmoid" else 30.0 + np.log(2 + np.exp(-30.0))
     assert model.evaluate(x, y, verbose=0) == pytest.approx(expected, rel=1e-7)  # evaluate rounds to float32
     _check_model_gradients(model, x, y)
+
+
+@pytest.mark.parametrize("description", list(LOSSES_WITH_ARGUMENTS))
+@pytest.mark.parametrize("weighted", [False, True], ids=["", "sample-weighted"])
+def test_whole_model_gradients_with_loss_arguments(float64_backend, description, weighted):
+    """A last Dense layer without activation for the losses from logits, with its activation for
+    the others (fused with the loss, smoothed labels and all)."""
+    loss = LOSSES_WITH_ARGUMENTS[description]()
+    activation = None if loss.from_logits else loss.fused_activation
+    model = Sequential([Dense(5, activation="tanh", input_shape=(4,), bias_initializer="random_normal"),
+                        Dense(3, activation=activation, bias_initializer="random_normal")])
+    model.compile(loss=loss, optimizer="sgd")
+    x = rng.normal(size=(7, 4))
+    _check_model_gradients(model, x, _targets(loss.name, (7, 3)), rng.uniform(0, 3, size=7) if weighted else None)
 
 
 def _check_model_gradients(model, x, y, sample_weight=None):

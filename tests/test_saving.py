@@ -238,3 +238,45 @@ def test_pop_takes_the_last_layer_off():
     model.pop()
     with pytest.raises(ValueError, match="has no layers to pop"):
         model.pop()
+
+
+@pytest.mark.parametrize("loss, activation, targets", [
+    (lambda: losses.CategoricalCrossentropy(label_smoothing=0.1), "softmax", "one-hot"),
+    (lambda: losses.SparseCategoricalCrossentropy(from_logits=True), None, "labels"),
+    (lambda: losses.BinaryCrossentropy(from_logits=True, label_smoothing=0.2), None, "one-hot"),
+])
+def test_a_loss_with_arguments_comes_back_with_them(tmp_path, loss, activation, targets):
+    set_random_seed(0)
+    x = rng.random((20, 4), dtype=np.float32)
+    labels = rng.integers(0, 3, 20)
+    y = labels if targets == "labels" else to_categorical(labels, 3)
+    model = Sequential([Dense(3, activation=activation, input_shape=(4,))])
+    model.compile(optimizer=SGD(momentum=0.5), loss=loss())
+    model.fit(x, y, batch_size=5, epochs=1, verbose=0)
+    model.save(tmp_path / "model.npz")
+    loaded = load_model(tmp_path / "model.npz")
+    assert type(loaded.loss) is type(model.loss)
+    assert loaded.loss.get_config() == model.loss.get_config()
+    assert loaded.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)
+    for trained in (model, loaded):
+        trained.train_on_batch(x[:5], y[:5])
+    assert_same_weights(loaded.get_weights(), model.get_weights())
+
+
+def test_a_file_that_names_its_loss_by_a_string_still_loads(tmp_path):
+    """Files written before losses took arguments hold the loss as its name alone."""
+    import json
+
+    model = Sequential([Dense(3, activation="softmax", input_shape=(4,))])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"])
+    model.save(tmp_path / "model.npz")
+    with np.load(tmp_path / "model.npz") as stored:
+        arrays = dict(stored)
+    config = json.loads(str(arrays["config"]))
+    assert config["compile"]["loss"] == {"name": "categorical_crossentropy",
+                                         "config": {"from_logits": False, "label_smoothing": 0.0}}
+    config["compile"]["loss"] = "categorical_crossentropy"
+    arrays["config"] = np.array(json.dumps(config))
+    np.savez(tmp_path / "old.npz", **arrays)
+    loaded = load_model(tmp_path / "old.npz")
+    assert type(loaded.loss) is losses.CategoricalCrossentropy and loaded.loss.get_config() == model.loss.get_config()

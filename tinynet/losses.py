@@ -15,8 +15,9 @@ its exact derivative everywhere.
 """
 
 import math
+import numbers
 
-from tinynet import backend
+from tinynet import activations, backend
 from tinynet.utils.lookup import from_function, lookup
 
 
@@ -25,11 +26,14 @@ class Loss:
     ``gradient`` is dL/dy_pred.
 
     ``fused_activation`` names the activation (``"softmax"`` or ``"sigmoid"``) whose output this
-    loss can differentiate straight through with ``gradient_wrt_logits``.
+    loss can differentiate straight through with ``gradient_wrt_logits``. ``from_logits`` says
+    whether the predictions are that activation's input rather than its output.
+    ``get_config()`` gives the arguments that make the loss again (``{}`` for one without any).
     """
 
     name = None
     fused_activation = None
+    from_logits = False
 
     def __call__(self, y_true, y_pred):
         return self.value(match_rank(y_true, y_pred), y_pred)
@@ -60,8 +64,12 @@ class Loss:
         """The mean of ``fused_per_sample``: the loss ``fit`` reports after ``fused_activation``."""
         return backend.namespace().mean(self.fused_per_sample(y_true, activation))
 
+    def get_config(self):
+        return {}
+
     def __repr__(self):
-        return f"{type(self).__name__}()"
+        arguments = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
+        return f"{type(self).__name__}({arguments})"
 
 
 class CategoricalCrossentropy(Loss):
@@ -71,10 +79,27 @@ class CategoricalCrossentropy(Loss):
     then clipped to ``[eps, 1 - eps]`` with ``eps = 1e-7`` so that ``log(0)`` cannot happen.
     Predictions with more axes, such as ``(n, h, w, classes)`` from a convolution, hold one such
     row per pixel: ``n`` is then the number of rows, ``n h w``, as Keras averages.
+
+    ``from_logits=True``: the predictions are logits ``z`` (a last layer without activation), and
+    ``log p_i = z_i - log(sum_j exp(z_j))``, the log-softmax, computed stably with no clip.
+    ``label_smoothing=s``: the targets become ``y (1 - s) + s / k`` for ``k`` classes (each row
+    still sums to 1), so the model is not pushed to make one probability exactly 1.
     """
 
     name = "categorical_crossentropy"
     fused_activation = "softmax"
+
+    def __init__(self, from_logits=False, label_smoothing=0.0):
+        self.from_logits = _checked_from_logits(from_logits)
+        self.label_smoothing = _checked_label_smoothing(label_smoothing)
+
+    def get_config(self):
+        return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
+
+    def _smoothed(self, y_true):
+        if not self.label_smoothing:
+            return y_true
+        return y_true * (1.0 - self.label_smoothing) + self.label_smoothing / y_true.shape[-1]
 
     def _normalised(self, y_pred):
         xp = backend.namespace()
@@ -83,26 +108,31 @@ class CategoricalCrossentropy(Loss):
         return q, xp.clip(q, eps, 1.0 - eps)
 
     def per_sample(self, y_true, y_pred):
+        if self.from_logits:  # y_pred is z: read the loss off the softmax's log-probabilities
+            return self.fused_per_sample(y_true, _softmax_of_logits(y_pred))
         xp = backend.namespace()
         _, r = self._normalised(y_pred)
-        return _mean_per_sample(-xp.sum(y_true * xp.log(r), axis=-1))
+        return _mean_per_sample(-xp.sum(self._smoothed(y_true) * xp.log(r), axis=-1))
 
     def fused_per_sample(self, y_true, activation):
         xp = backend.namespace()
-        return _mean_per_sample(-xp.sum(y_true * activation.log_probabilities(), axis=-1))
+        return _mean_per_sample(-xp.sum(self._smoothed(y_true) * activation.log_probabilities(), axis=-1))
 
     def fused_value(self, y_true, activation):
         # One sum over all rows and classes: a sum per row first is a reduction along a short
         # axis, the slowest kind on NumPy.
         xp = backend.namespace()
-        return xp.sum(y_true * activation.log_probabilities()) / -_rows(y_true)
+        return xp.sum(self._smoothed(y_true) * activation.log_probabilities()) / -_rows(y_true)
 
     def gradient(self, y_true, y_pred):
+        if self.from_logits:  # y_pred is z: the loss is the fused one, whose dL/dz is below
+            return self.gradient_wrt_logits(y_true, _softmax_of_logits(y_pred).output)
         # With q = p / S and r = clip(q): dL/dq_i = -y_i / (n r_i) where q is inside the clip range
         # (0 outside it). Through the division, dq_i/dp_j = (delta_ij - q_i) / S, so
         # dL/dp_j = (dL/dq_j - sum_i dL/dq_i * q_i) / S.
         xp = backend.namespace()
         eps = backend.epsilon()
+        y_true = self._smoothed(y_true)
         q, r = self._normalised(y_pred)
         inside = (q > eps) & (q < 1.0 - eps)
         grad_q = xp.where(inside, -y_true / (r * _rows(y_pred)), xp.zeros_like(q))
@@ -115,7 +145,8 @@ class CategoricalCrossentropy(Loss):
         #         = (p_j * sum_i y_i - y_j) / n = (p_j - y_j) / n,
         # because each row of y sums to 1 (fit checks it: validation.check_targets), as
         # TensorFlow's softmax_cross_entropy_with_logits, which Keras calls here, requires too.
-        grad_z = y_pred - y_true
+        # Smoothed rows, y (1 - s) + s / k, still sum to 1.
+        grad_z = y_pred - self._smoothed(y_true)
         grad_z /= _rows(y_pred)  # in place: no second new array
         return grad_z
 
@@ -124,11 +155,19 @@ class SparseCategoricalCrossentropy(Loss):
     """Categorical cross-entropy with integer labels: ``L = -(1/n) sum_samples log(p[label])``.
 
     ``y_true`` holds class indices (shape ``(n,)`` or ``(n, 1)``; ``(n, h, w)`` for one class per
-    pixel) instead of one-hot rows.
+    pixel) instead of one-hot rows. ``from_logits`` as in :class:`CategoricalCrossentropy`;
+    Keras gives this loss no ``label_smoothing``.
     """
 
     name = "sparse_categorical_crossentropy"
     fused_activation = "softmax"
+
+    def __init__(self, from_logits=False):
+        self.from_logits = _checked_from_logits(from_logits)
+        self._categorical = CategoricalCrossentropy(from_logits=self.from_logits)
+
+    def get_config(self):
+        return {"from_logits": self.from_logits}
 
     def _one_hot(self, y_true, y_pred):
         xp = backend.namespace()
@@ -137,16 +176,16 @@ class SparseCategoricalCrossentropy(Loss):
         return xp.astype(labels == xp.astype(classes, labels.dtype), y_pred.dtype)
 
     def per_sample(self, y_true, y_pred):
-        return CategoricalCrossentropy().per_sample(self._one_hot(y_true, y_pred), y_pred)
+        return self._categorical.per_sample(self._one_hot(y_true, y_pred), y_pred)
 
     def gradient(self, y_true, y_pred):
-        return CategoricalCrossentropy().gradient(self._one_hot(y_true, y_pred), y_pred)
+        return self._categorical.gradient(self._one_hot(y_true, y_pred), y_pred)
 
     def fused_per_sample(self, y_true, activation):
-        return CategoricalCrossentropy().fused_per_sample(self._one_hot(y_true, activation.output), activation)
+        return self._categorical.fused_per_sample(self._one_hot(y_true, activation.output), activation)
 
     def fused_value(self, y_true, activation):
-        return CategoricalCrossentropy().fused_value(self._one_hot(y_true, activation.output), activation)
+        return self._categorical.fused_value(self._one_hot(y_true, activation.output), activation)
 
     def gradient_wrt_logits(self, y_true, y_pred):
         return (y_pred - self._one_hot(y_true, y_pred)) / _rows(y_pred)
@@ -155,22 +194,43 @@ class SparseCategoricalCrossentropy(Loss):
 class BinaryCrossentropy(Loss):
     """``L = -(1/(n k)) sum [y log p + (1 - y) log(1 - p)]`` over ``n`` samples of ``k`` outputs.
 
-    ``p`` is clipped to ``[eps, 1 - eps]`` like Keras.
+    ``p`` is clipped to ``[eps, 1 - eps]`` like Keras. ``from_logits=True``: the predictions are
+    logits ``z``, and ``log p = -log(1 + exp(-z))``, ``log(1 - p) = -log(1 + exp(z))``, computed
+    stably with no clip. ``label_smoothing=s``: the targets become ``y (1 - s) + s / 2``,
+    squeezed towards 0.5.
     """
 
     name = "binary_crossentropy"
     fused_activation = "sigmoid"
 
+    def __init__(self, from_logits=False, label_smoothing=0.0):
+        self.from_logits = _checked_from_logits(from_logits)
+        self.label_smoothing = _checked_label_smoothing(label_smoothing)
+
+    def get_config(self):
+        return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
+
+    def _smoothed(self, y_true):
+        if not self.label_smoothing:
+            return y_true
+        return y_true * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+
     def per_sample(self, y_true, y_pred):
+        if self.from_logits:  # y_pred is z: read the loss off the sigmoid's log-probabilities
+            return self.fused_per_sample(y_true, _sigmoid_of_logits(y_pred))
         xp = backend.namespace()
+        y_true = self._smoothed(y_true)
         eps = backend.epsilon()
         p = xp.clip(y_pred, eps, 1.0 - eps)
         return _mean_per_sample(-(y_true * xp.log(p) + (1.0 - y_true) * xp.log(1.0 - p)))
 
     def gradient(self, y_true, y_pred):
+        if self.from_logits:  # y_pred is z: the loss is the fused one, whose dL/dz is below
+            return self.gradient_wrt_logits(y_true, _sigmoid_of_logits(y_pred).output)
         # dL/dp = (1/(n k)) * (-y/p + (1 - y)/(1 - p)) = (p - y) / (n k p (1 - p)), 0 where clipped.
         xp = backend.namespace()
         eps = backend.epsilon()
+        y_true = self._smoothed(y_true)
         p = xp.clip(y_pred, eps, 1.0 - eps)
         inside = (y_pred > eps) & (y_pred < 1.0 - eps)
         grad = (p - y_true) / (p * (1.0 - p) * _size(y_pred))
@@ -178,9 +238,10 @@ class BinaryCrossentropy(Loss):
 
     def gradient_wrt_logits(self, y_true, y_pred):
         # With p = sigmoid(z), dp/dz = p (1 - p) cancels the denominator above: (p - y) / (n k).
-        return (y_pred - y_true) / _size(y_pred)
+        return (y_pred - self._smoothed(y_true)) / _size(y_pred)
 
     def fused_per_sample(self, y_true, activation):
+        y_true = self._smoothed(y_true)
         log_p, log_not_p = activation.log_probabilities()
         return _mean_per_sample(-(y_true * log_p + (1.0 - y_true) * log_not_p))
 
@@ -210,6 +271,271 @@ class MeanAbsoluteError(Loss):
     def gradient(self, y_true, y_pred):
         # dL/dp = sign(p - y) / (n k), taking 0 where p == y.
         return backend.namespace().sign(y_pred - y_true) / _size(y_pred)
+
+
+class MeanAbsolutePercentageError(Loss):
+    """``L = (100/(n k)) sum |y - p| / max(|y|, eps)``: the error as a percentage of the target
+    (``eps = 1e-7`` keeps a target of 0 from dividing by 0, as in Keras)."""
+
+    name = "mean_absolute_percentage_error"
+
+    def per_sample(self, y_true, y_pred):
+        xp = backend.namespace()
+        scale = xp.maximum(xp.abs(y_true), backend.epsilon())
+        return 100.0 * _mean_per_sample(xp.abs(y_true - y_pred) / scale)
+
+    def gradient(self, y_true, y_pred):
+        # dL/dp = 100 sign(p - y) / (n k max(|y|, eps)): the scale depends on y alone.
+        xp = backend.namespace()
+        scale = xp.maximum(xp.abs(y_true), backend.epsilon())
+        return 100.0 * xp.sign(y_pred - y_true) / (scale * _size(y_pred))
+
+
+class MeanSquaredLogarithmicError(Loss):
+    """``L = (1/(n k)) sum (log(max(p, eps) + 1) - log(max(y, eps) + 1))^2``: the squared error
+    of the logarithms, for targets that span orders of magnitude (negative values count as eps)."""
+
+    name = "mean_squared_logarithmic_error"
+
+    def _log_difference(self, y_true, y_pred):
+        xp = backend.namespace()
+        eps = backend.epsilon()
+        shifted = xp.maximum(y_pred, eps) + 1.0
+        return xp.log(shifted) - xp.log(xp.maximum(y_true, eps) + 1.0), shifted
+
+    def per_sample(self, y_true, y_pred):
+        difference, _ = self._log_difference(y_true, y_pred)
+        return _mean_per_sample(difference * difference)
+
+    def gradient(self, y_true, y_pred):
+        # With d = log(max(p, eps) + 1) - log(max(y, eps) + 1): dL/dp = 2 d / ((n k) (p + 1)) where
+        # p > eps, and 0 where max holds p at eps.
+        xp = backend.namespace()
+        difference, shifted = self._log_difference(y_true, y_pred)
+        grad = 2.0 * difference / (shifted * _size(y_pred))
+        return xp.where(y_pred > backend.epsilon(), grad, xp.zeros_like(grad))
+
+
+class Huber(Loss):
+    """``L = (1/(n k)) sum h(p - y)`` with ``h(e) = e^2 / 2`` where ``|e| <= delta``, else
+    ``delta |e| - delta^2 / 2``: squared near the target, linear far from it, so that outliers
+    pull less than with the mean squared error."""
+
+    name = "huber"
+
+    def __init__(self, delta=1.0):
+        # Keras does not check delta; at delta <= 0 the loss would be 0 or negative everywhere.
+        if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not delta > 0:
+            raise ValueError(f"delta must be a number > 0; got {delta!r}.")
+        self.delta = float(delta)
+
+    def get_config(self):
+        return {"delta": self.delta}
+
+    def per_sample(self, y_true, y_pred):
+        xp = backend.namespace()
+        error = y_pred - y_true
+        size = xp.abs(error)
+        quadratic = 0.5 * error * error
+        linear = self.delta * size - 0.5 * self.delta * self.delta
+        return _mean_per_sample(xp.where(size <= self.delta, quadratic, linear))
+
+    def gradient(self, y_true, y_pred):
+        # h'(e) = e where |e| <= delta, delta sign(e) beyond: e clipped to [-delta, delta]
+        # (both pieces agree at |e| = delta, so the slope is continuous).
+        clipped = backend.namespace().clip(y_pred - y_true, -self.delta, self.delta)
+        return clipped / _size(y_pred)
+
+
+class LogCosh(Loss):
+    """``L = (1/(n k)) sum log(cosh(p - y))``: about ``e^2 / 2`` for small errors ``e`` and
+    ``|e| - log 2`` for large ones. Computed as Keras does, ``e + softplus(-2 e) - log 2``, which
+    no ``cosh`` overflows."""
+
+    name = "log_cosh"
+
+    def per_sample(self, y_true, y_pred):
+        error = y_pred - y_true
+        return _mean_per_sample(error + activations.softplus(-2.0 * error) - math.log(2.0))
+
+    def gradient(self, y_true, y_pred):
+        # d log(cosh(e))/de = sinh(e) / cosh(e) = tanh(e).
+        return backend.namespace().tanh(y_pred - y_true) / _size(y_pred)
+
+
+class Poisson(Loss):
+    """``L = (1/(n k)) sum (p - y log(p + eps))``: the negative log-likelihood of counts ``y``
+    under Poisson rates ``p`` (without the ``log(y!)`` that does not depend on ``p``)."""
+
+    name = "poisson"
+
+    def per_sample(self, y_true, y_pred):
+        xp = backend.namespace()
+        return _mean_per_sample(y_pred - y_true * xp.log(y_pred + backend.epsilon()))
+
+    def gradient(self, y_true, y_pred):
+        # dL/dp = (1 - y / (p + eps)) / (n k)
+        return (1.0 - y_true / (y_pred + backend.epsilon())) / _size(y_pred)
+
+
+class KLDivergence(Loss):
+    """``L = (1/n) sum_samples sum_i y_i log(y_i / p_i)``: the Kullback-Leibler divergence of the
+    predicted distribution ``p`` from the target one ``y``, both clipped to ``[eps, 1]`` as Keras
+    clips them (a sum over the classes, not a mean)."""
+
+    name = "kl_divergence"
+
+    def per_sample(self, y_true, y_pred):
+        xp = backend.namespace()
+        eps = backend.epsilon()
+        target, predicted = xp.clip(y_true, eps, 1.0), xp.clip(y_pred, eps, 1.0)
+        return _mean_per_sample(xp.sum(target * xp.log(target / predicted), axis=-1))
+
+    def gradient(self, y_true, y_pred):
+        # dL/dp_i = -y_i / (n p_i) with both clipped, where p is inside the clip (0 outside it).
+        xp = backend.namespace()
+        eps = backend.epsilon()
+        target, predicted = xp.clip(y_true, eps, 1.0), xp.clip(y_pred, eps, 1.0)
+        grad = -target / (predicted * _rows(y_pred))
+        return xp.where((y_pred > eps) & (y_pred < 1.0), grad, xp.zeros_like(grad))
+
+
+def _hinge_targets(y_true):
+    """Targets of -1 and 1, as the hinges expect: Keras turns 0/1 targets into -1/1 (``2 y - 1``)
+    when every target in the batch is 0 or 1, and leaves any others as they are."""
+    xp = backend.namespace()
+    binary = xp.all((y_true == 0.0) | (y_true == 1.0))
+    return xp.where(binary, 2.0 * y_true - 1.0, y_true)
+
+
+class Hinge(Loss):
+    """``L = (1/(n k)) sum max(1 - y p, 0)`` for targets ``y`` of -1 and 1 (0/1 targets are
+    turned into -1/1): zero once each prediction is on the target's side by a margin of 1."""
+
+    name = "hinge"
+
+    def per_sample(self, y_true, y_pred):
+        margin = 1.0 - _hinge_targets(y_true) * y_pred
+        return _mean_per_sample(backend.namespace().maximum(margin, 0.0))
+
+    def gradient(self, y_true, y_pred):
+        # dL/dp = -y / (n k) where the margin 1 - y p is > 0, else 0.
+        xp = backend.namespace()
+        y = _hinge_targets(y_true)
+        return xp.where(1.0 - y * y_pred > 0.0, -y, xp.zeros_like(y)) / _size(y_pred)
+
+
+class SquaredHinge(Loss):
+    """``L = (1/(n k)) sum max(1 - y p, 0)^2`` for targets of -1 and 1 (0/1 targets are turned
+    into -1/1): the hinge squared, smooth where it reaches 0."""
+
+    name = "squared_hinge"
+
+    def per_sample(self, y_true, y_pred):
+        margin = backend.namespace().maximum(1.0 - _hinge_targets(y_true) * y_pred, 0.0)
+        return _mean_per_sample(margin * margin)
+
+    def gradient(self, y_true, y_pred):
+        # dL/dp = -2 y max(1 - y p, 0) / (n k).
+        y = _hinge_targets(y_true)
+        margin = backend.namespace().maximum(1.0 - y * y_pred, 0.0)
+        return -2.0 * y * margin / _size(y_pred)
+
+
+class CategoricalHinge(Loss):
+    """``L = (1/n) sum_samples max(neg - pos + 1, 0)`` for one-hot ``y``, with ``pos = sum y p``
+    (the true class's score) and ``neg = max((1 - y) p)`` (the best other class's): zero once
+    the true class leads every other by 1."""
+
+    name = "categorical_hinge"
+
+    def _parts(self, y_true, y_pred):
+        xp = backend.namespace()
+        positive = xp.sum(y_true * y_pred, axis=-1)
+        others = (1.0 - y_true) * y_pred
+        return xp.max(others, axis=-1) - positive + 1.0, others
+
+    def per_sample(self, y_true, y_pred):
+        margin, _ = self._parts(y_true, y_pred)
+        return _mean_per_sample(backend.namespace().maximum(margin, 0.0))
+
+    def gradient(self, y_true, y_pred):
+        # Where the margin is > 0: d neg/dp_j = (1 - y_j) at the j where (1 - y) p is largest
+        # (the first one, if several tie) and 0 elsewhere; d pos/dp_j = y_j. Divided by n rows.
+        xp = backend.namespace()
+        margin, others = self._parts(y_true, y_pred)
+        classes = xp.arange(y_pred.shape[-1], device=backend.device())
+        at_max = xp.astype(classes == xp.argmax(others, axis=-1, keepdims=True), y_pred.dtype)
+        grad = (1.0 - y_true) * at_max - y_true
+        active = xp.astype(margin > 0.0, y_pred.dtype)
+        return grad * xp.reshape(active, (*active.shape, 1)) / _rows(y_pred)
+
+
+class CosineSimilarity(Loss):
+    """``L = -(1/n) sum_samples sum_i u_i v_i`` with ``u = p / max(|p|, eps)`` and
+    ``v = y / max(|y|, eps)``, ``|.|`` the Euclidean length of each row: minus the cosine of the
+    angle between prediction and target, -1 when they point the same way. ``axis=-1`` only."""
+
+    name = "cosine_similarity"
+
+    def __init__(self, axis=-1):
+        if axis != -1 or isinstance(axis, bool):
+            raise ValueError(f"tinynet's CosineSimilarity compares along the last axis only (axis=-1); got axis={axis!r}.")
+        self.axis = -1
+
+    def get_config(self):
+        return {"axis": self.axis}
+
+    def _unit(self, x):
+        xp = backend.namespace()
+        length = xp.sqrt(xp.sum(x * x, axis=-1, keepdims=True))
+        return x / xp.maximum(length, backend.epsilon()), length
+
+    def per_sample(self, y_true, y_pred):
+        xp = backend.namespace()
+        v, _ = self._unit(y_true)
+        u, _ = self._unit(y_pred)
+        return _mean_per_sample(-xp.sum(v * u, axis=-1))
+
+    def gradient(self, y_true, y_pred):
+        # Where |p| > eps, u = p / |p| and du_i/dp_j = (delta_ij - u_i u_j) / |p|, so
+        # d(sum v u)/dp = (v - (v . u) u) / |p|; where |p| <= eps, u = p / eps and it is v / eps.
+        xp = backend.namespace()
+        eps = backend.epsilon()
+        v, _ = self._unit(y_true)
+        u, length = self._unit(y_pred)
+        along = (v - xp.sum(v * u, axis=-1, keepdims=True) * u) / xp.maximum(length, eps)
+        grad = xp.where(length > eps, along, v / eps)
+        return -grad / _rows(y_pred)
+
+
+def _checked_from_logits(from_logits):
+    if from_logits not in (True, False):
+        raise TypeError(f"from_logits must be True or False; got {from_logits!r}.")
+    return bool(from_logits)
+
+
+def _checked_label_smoothing(label_smoothing):
+    # Keras documents the range [0, 1] without checking it; outside it the targets would leave
+    # [0, 1] and the loss would mean nothing, so tinynet refuses.
+    if (isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real)
+            or not 0.0 <= label_smoothing <= 1.0):
+        raise ValueError(f"label_smoothing must be a number from 0 to 1; got {label_smoothing!r}.")
+    return float(label_smoothing)
+
+
+def _softmax_of_logits(z):
+    """A Softmax that has seen ``z``: its ``output`` and its ``log_probabilities()``."""
+    softmax = activations.Softmax()
+    softmax.forward(z)
+    return softmax
+
+
+def _sigmoid_of_logits(z):
+    """A Sigmoid that has seen ``z``: its ``output`` and its ``log_probabilities()``."""
+    sigmoid = activations.Sigmoid()
+    sigmoid.forward(z)
+    return sigmoid
 
 
 def match_rank(y_true, y_pred):
@@ -252,16 +578,37 @@ _LOSSES = {
         BinaryCrossentropy,
         MeanSquaredError,
         MeanAbsoluteError,
+        MeanAbsolutePercentageError,
+        MeanSquaredLogarithmicError,
+        Huber,
+        LogCosh,
+        Poisson,
+        KLDivergence,
+        Hinge,
+        SquaredHinge,
+        CategoricalHinge,
+        CosineSimilarity,
     )
 }
+# Keras's other names for them (and, as the lookup ignores case, "MSE", "KLD"...)
 _LOSSES["mse"] = MeanSquaredError
 _LOSSES["mae"] = MeanAbsoluteError
+_LOSSES["mape"] = MeanAbsolutePercentageError
+_LOSSES["msle"] = MeanSquaredLogarithmicError
+_LOSSES["kld"] = KLDivergence
+_LOSSES["bce"] = BinaryCrossentropy
+
+# Keras 3 also takes a loss by its class's name, spelt exactly: loss="MeanSquaredError".
+_LOSS_CLASSES = {cls.__name__: cls for cls in _LOSSES.values()}
 
 
 def get(identifier):
-    """A loss object from a name such as ``"categorical_crossentropy"`` or ``"mse"``, or an object."""
+    """A loss object from a name such as ``"categorical_crossentropy"``, ``"mse"`` or
+    ``"CategoricalCrossentropy"``, a class, or an object."""
     if isinstance(identifier, Loss):
         return identifier
+    if isinstance(identifier, str) and identifier in _LOSS_CLASSES:
+        return _LOSS_CLASSES[identifier]()
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
     if callable(identifier):
@@ -271,24 +618,31 @@ def get(identifier):
     return lookup("loss", identifier, _LOSSES)()
 
 
+def from_config(name, config):
+    """The loss ``name`` made with the arguments ``config`` (what ``get_config`` gave)."""
+    return lookup("loss", name, _LOSSES)(**config)
+
+
 # The function forms, named as Keras names its own. As Keras's, each gives one loss per sample
 # (for outputs with more axes than (n, k), the mean of each sample's); the loss objects above
 # give their mean over the batch, the number fit reports.
 
 
-def categorical_crossentropy(y_true, y_pred):
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
     """Each sample's categorical cross-entropy (see :class:`CategoricalCrossentropy`)."""
-    return CategoricalCrossentropy().per_sample(match_rank(y_true, y_pred), y_pred)
+    loss = CategoricalCrossentropy(from_logits=from_logits, label_smoothing=label_smoothing)
+    return loss.per_sample(match_rank(y_true, y_pred), y_pred)
 
 
-def sparse_categorical_crossentropy(y_true, y_pred):
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
     """Each sample's sparse categorical cross-entropy (see :class:`SparseCategoricalCrossentropy`)."""
-    return SparseCategoricalCrossentropy().per_sample(y_true, y_pred)
+    return SparseCategoricalCrossentropy(from_logits=from_logits).per_sample(y_true, y_pred)
 
 
-def binary_crossentropy(y_true, y_pred):
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
     """Each sample's binary cross-entropy, the mean over its outputs (see :class:`BinaryCrossentropy`)."""
-    return BinaryCrossentropy().per_sample(match_rank(y_true, y_pred), y_pred)
+    loss = BinaryCrossentropy(from_logits=from_logits, label_smoothing=label_smoothing)
+    return loss.per_sample(match_rank(y_true, y_pred), y_pred)
 
 
 def mean_squared_error(y_true, y_pred):
@@ -301,6 +655,56 @@ def mean_absolute_error(y_true, y_pred):
     return MeanAbsoluteError().per_sample(match_rank(y_true, y_pred), y_pred)
 
 
+def mean_absolute_percentage_error(y_true, y_pred):
+    """Each sample's mean absolute percentage error (see :class:`MeanAbsolutePercentageError`)."""
+    return MeanAbsolutePercentageError().per_sample(match_rank(y_true, y_pred), y_pred)
+
+
+def mean_squared_logarithmic_error(y_true, y_pred):
+    """Each sample's mean squared logarithmic error (see :class:`MeanSquaredLogarithmicError`)."""
+    return MeanSquaredLogarithmicError().per_sample(match_rank(y_true, y_pred), y_pred)
+
+
+def huber(y_true, y_pred, delta=1.0):
+    """Each sample's Huber loss (see :class:`Huber`)."""
+    return Huber(delta=delta).per_sample(match_rank(y_true, y_pred), y_pred)
+
+
+def log_cosh(y_true, y_pred):
+    """Each sample's log-cosh loss (see :class:`LogCosh`)."""
+    return LogCosh().per_sample(match_rank(y_true, y_pred), y_pred)
+
+
+def poisson(y_true, y_pred):
+    """Each sample's Poisson loss (see :class:`Poisson`)."""
+    return Poisson().per_sample(match_rank(y_true, y_pred), y_pred)
+
+
+def kl_divergence(y_true, y_pred):
+    """Each sample's Kullback-Leibler divergence (see :class:`KLDivergence`)."""
+    return KLDivergence().per_sample(y_true, y_pred)
+
+
+def hinge(y_true, y_pred):
+    """Each sample's hinge loss (see :class:`Hinge`)."""
+    return Hinge().per_sample(match_rank(y_true, y_pred), y_pred)
+
+
+def squared_hinge(y_true, y_pred):
+    """Each sample's squared hinge loss (see :class:`SquaredHinge`)."""
+    return SquaredHinge().per_sample(match_rank(y_true, y_pred), y_pred)
+
+
+def categorical_hinge(y_true, y_pred):
+    """Each sample's categorical hinge loss (see :class:`CategoricalHinge`)."""
+    return CategoricalHinge().per_sample(y_true, y_pred)
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """Each sample's cosine similarity loss, from -1 to 1 (see :class:`CosineSimilarity`)."""
+    return CosineSimilarity(axis=axis).per_sample(match_rank(y_true, y_pred), y_pred)
+
+
 mse = mean_squared_error
 mae = mean_absolute_error
 
@@ -310,4 +714,14 @@ _CLASS_OF_FUNCTION = {
     binary_crossentropy: BinaryCrossentropy,
     mean_squared_error: MeanSquaredError,
     mean_absolute_error: MeanAbsoluteError,
+    mean_absolute_percentage_error: MeanAbsolutePercentageError,
+    mean_squared_logarithmic_error: MeanSquaredLogarithmicError,
+    huber: Huber,
+    log_cosh: LogCosh,
+    poisson: Poisson,
+    kl_divergence: KLDivergence,
+    hinge: Hinge,
+    squared_hinge: SquaredHinge,
+    categorical_hinge: CategoricalHinge,
+    cosine_similarity: CosineSimilarity,
 }

@@ -115,6 +115,15 @@ _METRICS = {
     "acc": _accuracy_from_shapes,
 }
 
+# Keras 3 also takes these metrics by their class's name, spelt exactly, and logs them under it.
+_METRIC_CLASSES = {
+    "CategoricalAccuracy": _categorical_share,
+    "SparseCategoricalAccuracy": _sparse_categorical_share,
+    "BinaryAccuracy": _binary_share,
+    "MeanSquaredError": _MEAN_SQUARED_ERROR,
+    "MeanAbsoluteError": _MEAN_ABSOLUTE_ERROR,
+}
+
 # Keras's functions given to compile: by identity, the batch means of the same names.
 _BATCH_MEAN_OF = {
     categorical_accuracy: _categorical_share,
@@ -126,7 +135,8 @@ _BATCH_MEAN_OF = {
 
 
 def get(identifier):
-    """The metric function for ``identifier`` (a name or a function), as a batch mean.
+    """The metric function for ``identifier`` (a name, a class name such as
+    ``"CategoricalAccuracy"``, or a function), as a batch mean.
 
     Returns ``(name, function)``; the name is the key ``History`` and the progress bar use, the one
     the user wrote (``"accuracy"`` stays ``"accuracy"``, ``"acc"`` stays ``"acc"``).
@@ -136,6 +146,14 @@ def get(identifier):
     if callable(identifier):
         name = getattr(identifier, "__name__", None) or type(identifier).__name__.lower()  # a partial has none
         return name, _batch_mean_of(identifier)
+    if isinstance(identifier, str) and identifier in _METRIC_CLASSES:
+        return identifier, _METRIC_CLASSES[identifier]
+    if identifier == "Accuracy":  # not "accuracy" in another case: Keras's class counts p == y
+        raise ValueError(
+            "Keras's 'Accuracy' metric counts the predictions exactly equal to their targets; tinynet "
+            "does not have it. For the share of right answers use 'accuracy' (or 'CategoricalAccuracy', "
+            "'SparseCategoricalAccuracy', 'BinaryAccuracy')."
+        )
     return identifier, lookup("metric", identifier, _METRICS)
 
 

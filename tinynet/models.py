@@ -299,6 +299,17 @@ class Sequential:
             )
         self.loss, self.optimizer, self.metrics = loss, optimizer, metrics
         self.stop_training = False
+        if loss.from_logits and self._layers and self._fused_loss():
+            # Keras on TensorFlow does the same: it warns, then reads the loss off the logits
+            # under the activation, as if from_logits were False (on JAX it would apply the
+            # activation twice).
+            warnings.warn(
+                f"`{loss.name}` received `from_logits=True`, but the model's output is produced by a "
+                f"{loss.fused_activation} activation and thus does not represent logits. Was this "
+                f"intended? The loss is computed from the logits under the {loss.fused_activation}, "
+                "as if from_logits were False.",
+                stacklevel=2,
+            )
 
     @property
     def metrics_names(self):
@@ -348,17 +359,19 @@ class Sequential:
     def _batch_values(self, y, y_pred, sample_weight=None):
         """The batch's loss and metrics as 0-d device arrays (no copy to the host here). Sample
         weights weigh the loss only: Keras's ``metrics=`` are not weighted."""
+        return [self._batch_loss(y, y_pred, sample_weight)] + [metric(y, y_pred) for _, metric in self.metrics]
+
+    def _batch_loss(self, y, y_pred, sample_weight=None):
+        """The loss of the batch whose forward pass gave ``y_pred``: the function ``_backward``
+        differentiates."""
         if self._fused_loss():  # read off the activation's log-probabilities, as from the logits
             activation = self._layers[-1].activation
             if sample_weight is None:
-                loss = self.loss.fused_value(y, activation)
-            else:
-                loss = losses.weighted_mean(self.loss.fused_per_sample(y, activation), sample_weight)
-        elif sample_weight is not None:
-            loss = self.loss.weighted_value(y, y_pred, sample_weight)
-        else:
-            loss = self.loss.value(y, y_pred)
-        return [loss] + [metric(y, y_pred) for _, metric in self.metrics]
+                return self.loss.fused_value(y, activation)
+            return losses.weighted_mean(self.loss.fused_per_sample(y, activation), sample_weight)
+        if sample_weight is not None:
+            return self.loss.weighted_value(y, y_pred, sample_weight)
+        return self.loss.value(y, y_pred)
 
     # --- checking and moving data --------------------------------------------------------------
 

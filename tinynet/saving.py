@@ -6,7 +6,7 @@ everything needed to predict, or to go on training where it stopped:
 
 - ``config``: JSON text with the architecture (each layer's class and the arguments that make it
   again, from its ``get_config``, and the model's input shape) and the compile settings (the
-  optimizer's class and arguments, the loss's and metrics' names);
+  optimizer's class and arguments, the loss's name and arguments, the metrics' names);
 - the weights, under the names ``save_weights`` gives them (``"000:dense_1:0"``...);
 - the optimizer's state: its step count and, per weight, its slots (SGD's velocity, Adam's
   averages), so that momentum carries on after loading.
@@ -134,9 +134,13 @@ def load_model(filepath, compile=True):
     compile_config = config["compile"]
     if compile and compile_config is not None:
         optimizer = compile_config["optimizer"]
+        loss = compile_config["loss"]
+        if isinstance(loss, dict):
+            loss = losses.from_config(loss["name"], loss["config"])
+        # else a name alone, as files written before losses took arguments hold it
         model.compile(
             optimizer=optimizers.from_config(optimizer["name"], optimizer["config"]),
-            loss=compile_config["loss"],
+            loss=loss,
             metrics=compile_config["metrics"],
         )
         if _ITERATIONS_KEY in stored:
@@ -150,7 +154,7 @@ def _compile_config(model):
         return None
     return {
         "optimizer": {"name": model.optimizer.name, "config": model.optimizer.get_config()},
-        "loss": model.loss.name,
+        "loss": {"name": model.loss.name, "config": model.loss.get_config()},
         "metrics": [name for name, _ in model.metrics],
     }
 
