@@ -445,7 +445,7 @@ OTHER_CASES = [
     Case("Dense-float-units", lambda d: Dense(10.0), TypeError, ("positive integer", "10.0", "float")),
     Case("Dense-text-units", lambda d: Dense("10"), TypeError, ("positive integer", "'10'")),
     Case("unknown-activation", lambda d: Dense(3, activation="sigmod"), ValueError,
-         ("Unknown activation 'sigmod'", "relu, selu, sigmoid, silu, softmax", "Did you mean 'sigmoid'?")),
+         ("Unknown activation 'sigmod'", "relu, relu6, selu, sigmoid, silu, softmax", "Did you mean 'sigmoid'?")),
     Case("unknown-initializer", lambda d: Dense(3, kernel_initializer="glorot_unifrom"), ValueError,
          ("Unknown initializer 'glorot_unifrom'", "Did you mean 'glorot_uniform'?")),
     Case("activation-not-a-name", lambda d: Dense(3, activation=5), TypeError, ("activation name", "int")),

@@ -23,12 +23,18 @@ def as_numpy(array):
 
 @pytest.mark.parametrize(
     "name",
-    ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "softplus", "softsign", "swish", "softmax"],
+    ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "softplus", "softsign", "swish", "relu6",
+     "hard_sigmoid", "hard_silu", "exponential", "mish", "softmax"],
 )
 def test_activation_gradients(float64_backend, name):
     z = rng.normal(size=(4, 5)) * 3
-    if name in ("relu", "leaky_relu", "selu"):  # keep clear of the kink at 0, where f' jumps
+    if name in ("relu", "leaky_relu", "selu", "relu6"):  # keep clear of the kink at 0, where f' jumps
         z[np.abs(z) < 1e-3] = 0.5
+    if name in ("relu6", "hard_sigmoid", "hard_silu"):  # and of the kinks at -3, 3 and 6
+        for kink in (-3.0, 3.0, 6.0):
+            z[np.abs(z - kink) < 1e-3] = kink + 0.5
+    if name == "exponential":  # exp(9) ~ 8000 would round L too coarsely for central differences
+        z /= 3
     w = rng.normal(size=(4, 5))
 
     def loss(z_values):

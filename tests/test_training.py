@@ -55,8 +55,36 @@ EXPECTED_ACTIVATIONS = {
     "softplus": np.logaddexp(0, Z),
     "softsign": Z / (1 + np.abs(Z)),
     "swish": Z * np.where(Z >= 0, 1 / (1 + np.exp(-np.abs(Z))), np.exp(-np.abs(Z)) / (1 + np.exp(-np.abs(Z)))),
+    "relu6": np.clip(Z, 0, 6),
+    "hard_sigmoid": np.clip(Z / 6 + 0.5, 0, 1),
+    "hard_silu": np.where(Z <= -3, 0, np.where(Z >= 3, Z, Z * (Z + 3) / 6)),
+    "hard_swish": np.where(Z <= -3, 0, np.where(Z >= 3, Z, Z * (Z + 3) / 6)),
+    "mish": Z * np.tanh(np.logaddexp(0, Z)),
     "softmax": SAFE_EXP / SAFE_EXP.sum(axis=1, keepdims=True),
 }
+
+# Keras 3.15's keras.activations.<name>(KERAS_X) on float32, printed with tolist() (JAX backend).
+KERAS_X = np.array([-30, -4, -3, -2.5, -1, -0.3, 0, 0.3, 1, 2.5, 3, 4, 6, 7, 20], np.float32)
+KERAS_ACTIVATIONS = {
+    "relu6": [0, 0, 0, 0, 0, 0, 0, 0.3, 1, 2.5, 3, 4, 6, 6, 6],
+    "hard_sigmoid": [0, 0, 0, 0.083333336, 0.33333334, 0.45, 0.5, 0.55, 0.6666667, 0.9166667, 1, 1, 1, 1, 1],
+    "hard_silu": [0, 0, 0, -0.20833334, -0.33333334, -0.135, 0, 0.165, 0.6666667, 2.2916667, 3, 4, 6, 7, 20],
+    "exponential": [9.357623e-14, 0.01831564, 0.049787067, 0.082085, 0.36787945, 0.7408182, 1, 1.3498588,
+                    2.7182817, 12.182494, 20.085537, 54.59815, 403.4288, 1096.6332, 485165184.0],
+    "mish": [-2.807287e-12, -0.072591737, -0.14564745, -0.19681618, -0.30340144, -0.15113318, 0, 0.20800136,
+             0.8650985, 2.4713924, 2.9865355, 3.9974127, 5.999927, 6.999989, 20],
+}
+
+
+@pytest.mark.parametrize("name", list(KERAS_ACTIVATIONS))
+def test_activations_give_kerass_numbers(name):
+    np.testing.assert_allclose(getattr(activations, name)(KERAS_X), KERAS_ACTIVATIONS[name], rtol=1e-6, atol=1e-7)
+
+
+def test_hard_swish_is_hard_silu_and_exponential_overflows_as_in_keras():
+    assert activations.get("hard_swish").name == "hard_silu" and activations.hard_swish is activations.hard_silu
+    with np.errstate(over="ignore"):
+        assert activations.exponential(np.array([100.0], np.float32))[0] == np.inf
 
 
 def test_selu_is_kerass_and_silu_is_swish():
