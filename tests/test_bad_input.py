@@ -15,7 +15,7 @@ import pytest
 from tinynet import backend
 from tinynet.callbacks import Callback, LearningRateScheduler
 from tinynet.datasets import mnist
-from tinynet.layers import Activation, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
+from tinynet.layers import Activation, Conv2D, Dense, Dropout, Flatten, LeakyReLU, MaxPooling2D, ReLU, Softmax
 from tinynet.models import Sequential
 from tinynet.utils import to_categorical, validation
 
@@ -474,6 +474,14 @@ OTHER_CASES = [
     Case("to_categorical-empty", lambda d: to_categorical([]), ValueError, ("no labels",)),
     Case("to_categorical-num_classes-0", lambda d: to_categorical([0], 0), ValueError,
          ("num_classes must be a positive integer", "0")),
+    Case("ReLU-negative-max_value", lambda d: ReLU(max_value=-1), ValueError,
+         ("max_value of a ReLU layer must be a number >= 0", "-1")),
+    Case("ReLU-threshold-None", lambda d: ReLU(threshold=None), ValueError, ("threshold", ">= 0", "None")),
+    Case("LeakyReLU-negative-slope", lambda d: LeakyReLU(negative_slope=-0.1), ValueError,
+         ("negative_slope of a LeakyReLU layer", ">= 0", "-0.1")),
+    Case("Softmax-first-axis", lambda d: Sequential([Dense(3, input_shape=(2,)), Softmax(axis=0)]), ValueError,
+         ("last axis only", "axis=-1, or 1", "got axis=0")),
+    Case("Softmax-axes", lambda d: Softmax(axis=(1, 2)), TypeError, ("Softmax axis must be an integer", "(1, 2)")),
     Case("mnist-missing-folder", lambda d: mnist.load_data(path=d.folder / "nowhere"), FileNotFoundError,
          ("MNIST not found", "nowhere", "TINYNET_DATA_DIR")),
     Case("mnist-not-an-npz", lambda d: mnist.load_data(path=not_a_weights_file(d.folder)), ValueError,

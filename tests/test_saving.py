@@ -6,7 +6,8 @@ import pytest
 
 from tinynet import activations, backend, initializers, losses, metrics
 from tinynet.callbacks import ModelCheckpoint
-from tinynet.layers import Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D
+from tinynet.layers import (Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Input, LeakyReLU,
+                            MaxPooling2D, ReLU, Softmax)
 from tinynet.models import Sequential, clone_model, load_model, model_from_json
 from tinynet.optimizers import SGD, Adam
 from tinynet.utils import set_random_seed, to_categorical
@@ -67,6 +68,20 @@ def test_every_image_layer_comes_back(tmp_path):
     assert [layer.get_config() for layer in loaded.layers] == [layer.get_config() for layer in model.layers]
     images = rng.random((3, 8, 8, 2), dtype=np.float32)
     np.testing.assert_array_equal(loaded.predict(images), model.predict(images))
+
+
+def test_the_activation_layers_come_back(tmp_path):
+    model = Sequential([Dense(6, input_shape=(4,)), ReLU(max_value=0.8, negative_slope=0.1, threshold=0.2),
+                        Dense(5), LeakyReLU(negative_slope=0.05), Dense(3), Softmax()])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    path = tmp_path / "activations.npz"
+    model.save(path)
+    for loaded in (load_model(path), model_from_json(model.to_json())):
+        assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in model.layers]
+        assert [layer.get_config() for layer in loaded.layers] == [layer.get_config() for layer in model.layers]
+    assert model.layers[1].get_config()["max_value"] == 0.8 and model.layers[5].get_config()["axis"] == -1
+    x = rng.random((5, 4), dtype=np.float32)
+    np.testing.assert_array_equal(load_model(path).predict(x), model.predict(x))
 
 
 def test_a_metric_of_ones_own_cannot_be_saved_and_nothing_is_written(tmp_path):

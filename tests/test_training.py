@@ -11,7 +11,7 @@ import pytest
 
 from tinynet import activations, backend, initializers, losses, metrics
 from tinynet.initializers import RandomNormal
-from tinynet.layers import Activation, Dense, Dropout
+from tinynet.layers import Activation, Dense, Dropout, LeakyReLU, ReLU, Softmax
 from tinynet.models import Sequential
 from tinynet.optimizers import SGD
 from tinynet.utils import set_random_seed, to_categorical
@@ -79,6 +79,24 @@ KERAS_ACTIVATIONS = {
 @pytest.mark.parametrize("name", list(KERAS_ACTIVATIONS))
 def test_activations_give_kerass_numbers(name):
     np.testing.assert_allclose(getattr(activations, name)(KERAS_X), KERAS_ACTIVATIONS[name], rtol=1e-6, atol=1e-7)
+
+
+def test_activation_layers_give_kerass_numbers():
+    # keras.layers.ReLU(max_value=5., negative_slope=0.5, threshold=2.)(KERAS_X) and
+    # keras.layers.LeakyReLU()(KERAS_X), Keras 3.15 (JAX backend), printed with tolist().
+    relu = [-16, -3, -2.5, -2.25, -1.5, -1.15, -1, -0.85, -0.5, 2.5, 3, 4, 5, 5, 5]
+    leaky = [-9, -1.2, -0.9, -0.75, -0.3, -0.09, 0, 0.3, 1, 2.5, 3, 4, 6, 7, 20]
+    np.testing.assert_allclose(ReLU(max_value=5, negative_slope=0.5, threshold=2)(KERAS_X), relu, rtol=1e-6)
+    np.testing.assert_allclose(LeakyReLU()(KERAS_X), leaky, rtol=1e-6)
+    np.testing.assert_array_equal(ReLU()(KERAS_X), np.maximum(KERAS_X, 0))
+    np.testing.assert_array_equal(ReLU(max_value=6)(KERAS_X), activations.relu6(KERAS_X))
+    z = rng.normal(size=(4, 3)).astype(np.float32)
+    np.testing.assert_array_equal(Softmax()(z), activations.softmax(z))
+    with pytest.warns(UserWarning, match="alpha is deprecated"):
+        assert LeakyReLU(alpha=0.1).negative_slope == 0.1
+    # Keras 3's names for them: re_lu, leaky_re_lu, softmax
+    assert [re.sub(r"_\d+$", "", layer.name) for layer in (ReLU(), LeakyReLU(), Softmax())] == \
+        ["re_lu", "leaky_re_lu", "softmax"]
 
 
 def test_hard_swish_is_hard_silu_and_exponential_overflows_as_in_keras():
