@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from tinynet import backend
+from tinynet import backend, initializers
 from tinynet.callbacks import Callback, LearningRateScheduler
 from tinynet.datasets import mnist
 from tinynet.layers import Activation, Conv2D, Dense, Dropout, Flatten, LeakyReLU, MaxPooling2D, ReLU, Softmax
@@ -482,6 +482,16 @@ OTHER_CASES = [
     Case("Softmax-first-axis", lambda d: Sequential([Dense(3, input_shape=(2,)), Softmax(axis=0)]), ValueError,
          ("last axis only", "axis=-1, or 1", "got axis=0")),
     Case("Softmax-axes", lambda d: Softmax(axis=(1, 2)), TypeError, ("Softmax axis must be an integer", "(1, 2)")),
+    Case("VarianceScaling-scale-0", lambda d: initializers.VarianceScaling(scale=0), ValueError,
+         ("VarianceScaling scale must be a number > 0", "got 0")),
+    Case("VarianceScaling-mode-typo", lambda d: initializers.VarianceScaling(mode="fan_avgs"), ValueError,
+         ("Unknown VarianceScaling mode 'fan_avgs'", "Did you mean 'fan_avg'?")),
+    Case("VarianceScaling-distribution-typo", lambda d: initializers.VarianceScaling(distribution="unifrom"),
+         ValueError, ("Unknown VarianceScaling distribution 'unifrom'", "Did you mean 'uniform'?")),
+    Case("Constant-text", lambda d: initializers.Constant("0.5"), TypeError, ("Constant value must be a number", "'0.5'")),
+    Case("orthogonal-bias", lambda d: Sequential([Dense(3, bias_initializer="orthogonal", input_shape=(2,))]),
+         ValueError,
+         ("orthogonal initializer needs a shape of at least two dimensions", "(3,)")),
     Case("mnist-missing-folder", lambda d: mnist.load_data(path=d.folder / "nowhere"), FileNotFoundError,
          ("MNIST not found", "nowhere", "TINYNET_DATA_DIR")),
     Case("mnist-not-an-npz", lambda d: mnist.load_data(path=not_a_weights_file(d.folder)), ValueError,

@@ -84,6 +84,23 @@ def test_the_activation_layers_come_back(tmp_path):
     np.testing.assert_array_equal(load_model(path).predict(x), model.predict(x))
 
 
+def test_the_initializers_with_arguments_come_back():
+    model = Sequential([
+        Dense(4, input_shape=(3,), kernel_initializer=initializers.VarianceScaling(2.0, "fan_out", "uniform"),
+              bias_initializer=initializers.Constant(0.5)),
+        Dense(3, kernel_initializer=initializers.Orthogonal(gain=0.5),
+              bias_initializer=initializers.TruncatedNormal(mean=1.0, stddev=0.2)),
+        Dense(2, kernel_initializer="lecun_normal", bias_initializer="lecun_uniform"),
+    ])
+    loaded = model_from_json(model.to_json())
+    for original, copy in zip(model.layers, loaded.layers, strict=True):
+        for role in ("kernel_initializer", "bias_initializer"):
+            assert type(getattr(copy, role)) is type(getattr(original, role))
+            assert getattr(copy, role).get_config() == getattr(original, role).get_config()
+    assert loaded.layers[0].kernel_initializer.get_config() == {"scale": 2.0, "mode": "fan_out", "distribution": "uniform"}
+    assert loaded.layers[1].bias_initializer.get_config() == {"mean": 1.0, "stddev": 0.2}
+
+
 def test_a_metric_of_ones_own_cannot_be_saved_and_nothing_is_written(tmp_path):
     def my_metric(y_true, y_pred):
         return backend.namespace().mean(y_pred)

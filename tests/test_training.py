@@ -522,7 +522,17 @@ FAN_IN, FAN_OUT = 400, 600
         ("glorot_normal", 2 * math.sqrt(2 / (FAN_IN + FAN_OUT)) / 0.87962566, math.sqrt(2 / (FAN_IN + FAN_OUT))),
         ("he_normal", 2 * math.sqrt(2 / FAN_IN) / 0.87962566, math.sqrt(2 / FAN_IN)),
         ("random_normal", None, 0.05),
+        ("lecun_uniform", math.sqrt(3 / FAN_IN), math.sqrt(1 / FAN_IN)),
+        ("lecun_normal", 2 * math.sqrt(1 / FAN_IN) / 0.87962566, math.sqrt(1 / FAN_IN)),
+        # Keras's TruncatedNormal is not widened: what is left has 0.8796 of the stddev asked for.
+        ("truncated_normal", 2 * 0.05, 0.05 * 0.87962566),
+        (initializers.VarianceScaling(3.0, "fan_out", "untruncated_normal"), None, math.sqrt(3 / FAN_OUT)),
+        (initializers.VarianceScaling(0.5, "fan_avg", "uniform"), math.sqrt(1.5 / ((FAN_IN + FAN_OUT) / 2)),
+         math.sqrt(0.5 / ((FAN_IN + FAN_OUT) / 2))),
+        (initializers.VarianceScaling(2.0, "fan_out", "normal"), 2 * math.sqrt(2 / FAN_OUT) / 0.87962566,
+         math.sqrt(2 / FAN_OUT)),
     ],
+    ids=lambda value: type(value).__name__ if isinstance(value, initializers.Initializer) else None,
 )
 def test_random_initializers_follow_their_formulas(name, bound, std):
     set_random_seed(0)
@@ -535,6 +545,41 @@ def test_random_initializers_follow_their_formulas(name, bound, std):
         assert np.abs(weights).max() > 0.99 * bound  # the whole range is used
     set_random_seed(0)
     np.testing.assert_array_equal(initializers.get(name)((FAN_IN, FAN_OUT)), weights)
+
+
+def test_the_named_schemes_are_variance_scaling_with_fixed_arguments():
+    expected = {"glorot_uniform": (1.0, "fan_avg", "uniform"), "glorot_normal": (1.0, "fan_avg", "truncated_normal"),
+                "he_uniform": (2.0, "fan_in", "uniform"), "he_normal": (2.0, "fan_in", "truncated_normal"),
+                "lecun_uniform": (1.0, "fan_in", "uniform"), "lecun_normal": (1.0, "fan_in", "truncated_normal")}
+    for name, arguments in expected.items():
+        scheme = initializers.get(name)
+        assert isinstance(scheme, initializers.VarianceScaling)
+        assert (scheme.scale, scheme.mode, scheme.distribution) == arguments
+        assert scheme.get_config() == {}  # nothing to choose, as in Keras (whose config holds only a seed)
+        set_random_seed(3)
+        drawn = scheme((30, 20))
+        set_random_seed(3)
+        np.testing.assert_array_equal(drawn, initializers.VarianceScaling(*arguments)((30, 20)))
+    # Keras reads "normal" as "truncated_normal"
+    assert initializers.VarianceScaling(distribution="Normal").get_config() == {
+        "scale": 1.0, "mode": "fan_in", "distribution": "truncated_normal"}
+
+
+@pytest.mark.parametrize("shape", [(5, 8), (8, 5), (3, 3, 2, 4), (7, 7)])
+def test_orthogonal_gives_orthonormal_rows_or_columns_times_the_gain(shape):
+    set_random_seed(0)
+    weights = initializers.get(initializers.Orthogonal(gain=2.0))(shape).astype(np.float64)
+    assert weights.shape == shape
+    matrix = weights.reshape(-1, shape[-1])
+    smaller = min(matrix.shape)
+    gram = matrix.T @ matrix if matrix.shape[0] >= matrix.shape[1] else matrix @ matrix.T
+    np.testing.assert_allclose(gram, 4.0 * np.eye(smaller), atol=1e-5)
+    assert initializers.get("orthogonal").get_config() == {"gain": 1.0}
+
+
+def test_constant_fills_with_its_value():
+    np.testing.assert_array_equal(initializers.Constant(0.25)((2, 3)), np.full((2, 3), 0.25, np.float32))
+    np.testing.assert_array_equal(initializers.get("constant")((4,)), np.zeros(4, np.float32))
 
 
 def test_fans_of_a_convolution_kernel_count_the_receptive_field():
