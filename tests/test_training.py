@@ -368,6 +368,41 @@ def test_regression_metrics_and_history_keys_as_the_user_named_them(array_backen
     assert mae == pytest.approx(np.mean(np.abs(p - y)), rel=1e-5)
 
 
+# Ties straddling the k-th place count for the label. Keras 3.15 (JAX and TensorFlow backends alike)
+# gives keras.metrics.sparse_top_k_categorical_accuracy(TIED_LABELS, TIED_PREDICTIONS, k) and
+# top_k_categorical_accuracy(one-hot labels, TIED_PREDICTIONS, k) as in TOP_K_BY_KERAS.
+TIED_PREDICTIONS = np.array([[0.1, 0.3, 0.3, 0.3], [0.4, 0.2, 0.2, 0.2], [0.25, 0.25, 0.25, 0.25],
+                             [0.1, 0.2, 0.3, 0.4], [0.5, 0.1, 0.3, 0.1]], np.float32)
+TIED_LABELS = np.array([3, 1, 0, 1, 3])
+TOP_K_BY_KERAS = {1: [1, 0, 1, 0, 0], 2: [1, 1, 1, 0, 0], 3: [1, 1, 1, 1, 1]}
+
+
+@pytest.mark.parametrize("k", list(TOP_K_BY_KERAS))
+def test_top_k_accuracy_counts_ties_for_the_label_as_keras(array_backend, k):
+    p = backend.asarray(TIED_PREDICTIONS)
+    sparse = metrics.sparse_top_k_categorical_accuracy(backend.asarray(TIED_LABELS, dtype="int64"), p, k=k)
+    one_hot = metrics.top_k_categorical_accuracy(backend.asarray(np.eye(4)[TIED_LABELS]), p, k=k)
+    for got in (sparse, one_hot):
+        np.testing.assert_array_equal(backend.to_numpy(got), TOP_K_BY_KERAS[k])
+
+
+def test_top_k_accuracy_through_compile_is_the_share_in_the_five_largest(array_backend):
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(60, 5)).astype(np.float32)
+    labels = rng.integers(0, 8, 60)
+    set_random_seed(1)
+    model = Sequential([Dense(8, activation="softmax", input_shape=(5,))])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["sparse_top_k_categorical_accuracy"])
+    p = model.predict(x)
+    # the rank of the label's prediction, by sorting: in the top 5 when at most 4 are larger
+    in_top_5 = np.mean([(row > row[label]).sum() < 5 for row, label in zip(p, labels)])
+    assert 0 < in_top_5 < 1
+    assert model.evaluate(x, labels, verbose=0)[1] == pytest.approx(in_top_5)
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=[metrics.top_k_categorical_accuracy])
+    assert model.evaluate(x, to_categorical(labels, 8), verbose=0)[1] == pytest.approx(in_top_5)
+    assert model.metrics_names == ["loss", "top_k_categorical_accuracy"]
+
+
 def test_a_metric_function_may_return_one_value_per_sample_as_in_keras(array_backend):
     """Keras averages what a metric function returns; tinynet does too, batch by batch, weighting
     each batch by its size, so a per-sample accuracy reports exactly what "accuracy" reports."""
