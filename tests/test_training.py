@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tinynet import activations, backend, initializers, losses, metrics
+from tinynet.callbacks import Callback, EarlyStopping
 from tinynet.initializers import RandomNormal
 from tinynet.layers import Activation, Dense, Dropout, LeakyReLU, ReLU, Softmax
 from tinynet.models import Sequential
@@ -494,6 +495,41 @@ def test_validation_data_takes_precedence_and_bad_splits_are_refused():
         model.fit(x, y, verbose=0, validation_split=0.96)
     with pytest.raises(ValueError, match=r"validation_data must be a tuple \(x_val, y_val\)"):
         model.fit(x, y, verbose=0, validation_data=x[:4])
+    assert_same_weights(model.get_weights(), weights)
+
+
+@pytest.mark.parametrize("validation_freq, validated", [(2, [1, 3]), ([1, 4], [0, 3]), (1, [0, 1, 2, 3, 4])])
+def test_validation_freq_validates_after_the_epochs_keras_3_does(validation_freq, validated):
+    """Keras 3 validates after epoch e (counted from 1) when e % n == 0, or when e is in the list; the
+    other epochs' logs hold no val_ values, and EarlyStopping on val_loss passes them by."""
+    class EpochLogs(Callback):
+        def __init__(self):
+            super().__init__()
+            self.keys = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.keys.append(sorted(logs))
+
+    x, labels = classification_data(samples=40)
+    recorder = EpochLogs()
+    history = softmax_model().fit(x, to_categorical(labels, 3), epochs=5, verbose=0, validation_split=0.25,
+                                  validation_freq=validation_freq, callbacks=[recorder, EarlyStopping(patience=5)])
+    assert [e for e, keys in enumerate(recorder.keys) if "val_loss" in keys] == validated
+    assert len(history.history["loss"]) == 5 and len(history.history["val_loss"]) == len(validated)
+
+
+@pytest.mark.parametrize("bad, error, words", [
+    (0, ValueError, "validation_freq must be an integer >= 1; got 0"),
+    ((1, 2), TypeError, "validation_freq must be an int .* or a list of epochs"),
+    (1.5, TypeError, "got 1.5"),
+    ([1, "2"], TypeError, "each epoch in validation_freq must be an integer"),
+])
+def test_bad_validation_freq_is_refused_before_training(bad, error, words):
+    x, labels = classification_data(samples=20)
+    model = softmax_model()
+    weights = model.get_weights()
+    with pytest.raises(error, match=words):
+        model.fit(x, to_categorical(labels, 3), verbose=0, validation_split=0.25, validation_freq=bad)
     assert_same_weights(model.get_weights(), weights)
 
 

@@ -185,7 +185,9 @@ class EarlyStopping(Callback):
         self.best_weights = None
 
     def on_epoch_end(self, epoch, logs=None):
-        current = logs[self.monitor]
+        current = logs.get(self.monitor)
+        if current is None:  # an epoch fit did not validate (validation_freq): Keras skips it too
+            return
         self.wait += 1
         if self._improves(current, self.best):
             self.best = current
@@ -315,7 +317,9 @@ class ModelCheckpoint(Callback):
         logs = logs or {}
         path = self._path(epoch, logs)
         if self.save_best_only:
-            current = logs[self.monitor]
+            current = logs.get(self.monitor)
+            if current is None:  # an epoch fit did not validate (validation_freq): Keras skips it too
+                return
             if not _improves(current, self.best, self.mode):
                 return
             if self.verbose:
@@ -383,7 +387,9 @@ class ReduceLROnPlateau(Callback):
     def on_epoch_end(self, epoch, logs=None):
         optimizer = self.model.optimizer
         logs["learning_rate"] = optimizer.learning_rate
-        current = logs[self.monitor]
+        current = logs.get(self.monitor)
+        if current is None:  # an epoch fit did not validate (validation_freq): Keras skips it too
+            return
         if self.cooldown_counter > 0:
             self.cooldown_counter -= 1
             self.wait = 0

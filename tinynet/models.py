@@ -433,12 +433,15 @@ class Sequential:
         class_weight=None,
         sample_weight=None,
         initial_epoch=0,
+        validation_freq=1,
     ):
         """Train for ``epochs`` passes over ``(x, y)`` in batches of ``batch_size`` (default 32).
 
         ``validation_split`` holds out the *last* fraction of the samples (before shuffling, as
         Keras documents); ``validation_data=(x_val, y_val)`` gives a validation set explicitly.
-        Either adds ``val_loss`` and ``val_<metric>`` to the logs. Returns the ``History``.
+        Either adds ``val_loss`` and ``val_<metric>`` to the logs, every ``validation_freq``-th epoch
+        (an int) or after the epochs listed (``[1, 5, 10]``, counted from 1), as in Keras 3.
+        Returns the ``History``.
         ``sample_weight`` (one number per sample) or ``class_weight`` (``{label: weight}``) weigh
         each sample's loss, as Keras does: the loss and its gradient, not the metrics; the weights of
         the samples ``validation_split`` holds out weigh the validation loss.
@@ -449,6 +452,7 @@ class Sequential:
         epochs = validation.check_count("epochs", epochs, 0)
         initial_epoch = validation.check_count("initial_epoch", initial_epoch, 0)
         verbose = validation.check_verbose(verbose)
+        validation_freq = _check_validation_freq(validation_freq)
         if callbacks is not None and not isinstance(callbacks, (list, tuple)):
             raise TypeError(f"callbacks must be a list, e.g. callbacks=[EarlyStopping()]; got {callbacks!r}.")
         callbacks = list(callbacks or [])
@@ -509,7 +513,7 @@ class Sequential:
                 if epoch_logs is None:  # the epoch did not finish: Ctrl-C or a non-finite loss
                     break
                 logs = epoch_logs
-                if x_val is not None:
+                if x_val is not None and _validates_after(epoch, validation_freq):
                     for callback in callbacks:
                         callback.on_test_begin({})
                     values = self._evaluate_arrays(x_val, y_val, self._inference_batch_size(None), weights=w_val)
@@ -854,6 +858,25 @@ def _to_host(outputs, given):
 def _on_device(weights):
     """Sample weights moved to the device once (None stays None)."""
     return None if weights is None else backend.asarray(weights)
+
+
+def _check_validation_freq(validation_freq):
+    """Keras 3's two forms of ``validation_freq``: a positive int, or a list of epochs."""
+    if isinstance(validation_freq, list):
+        for epoch in validation_freq:
+            validation.check_count("each epoch in validation_freq", epoch, 1)
+        return validation_freq
+    if isinstance(validation_freq, (int, np.integer)) and not isinstance(validation_freq, bool):
+        return validation.check_count("validation_freq", validation_freq, 1)
+    raise TypeError(f"validation_freq must be an int (validate every n-th epoch) or a list of epochs "
+                    f"(counted from 1), as in Keras; got {validation_freq!r}.")
+
+
+def _validates_after(epoch, validation_freq):
+    """Whether fit validates after ``epoch`` (counted from 0), by Keras 3's rule."""
+    if isinstance(validation_freq, list):
+        return epoch + 1 in validation_freq
+    return (epoch + 1) % validation_freq == 0
 
 
 def _check_inference_batch_size(batch_size):
