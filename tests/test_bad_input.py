@@ -15,7 +15,17 @@ import pytest
 from tinynet import backend, initializers
 from tinynet.callbacks import Callback, LearningRateScheduler
 from tinynet.datasets import mnist
-from tinynet.layers import Activation, Conv2D, Dense, Dropout, Flatten, LeakyReLU, MaxPooling2D, ReLU, Softmax
+from tinynet.layers import (
+    Activation,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    LeakyReLU,
+    MaxPooling2D,
+    ReLU,
+    Softmax,
+)
 from tinynet.models import Sequential
 from tinynet.utils import to_categorical, validation
 
