@@ -12,10 +12,20 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from tinynet import backend
+from tinynet import backend, initializers
 from tinynet.callbacks import Callback, LearningRateScheduler
 from tinynet.datasets import mnist
-from tinynet.layers import Activation, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
+from tinynet.layers import (
+    Activation,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    LeakyReLU,
+    MaxPooling2D,
+    ReLU,
+    Softmax,
+)
 from tinynet.models import Sequential
 from tinynet.utils import to_categorical, validation
 
@@ -445,7 +455,7 @@ OTHER_CASES = [
     Case("Dense-float-units", lambda d: Dense(10.0), TypeError, ("positive integer", "10.0", "float")),
     Case("Dense-text-units", lambda d: Dense("10"), TypeError, ("positive integer", "'10'")),
     Case("unknown-activation", lambda d: Dense(3, activation="sigmod"), ValueError,
-         ("Unknown activation 'sigmod'", "relu, selu, sigmoid, silu, softmax", "Did you mean 'sigmoid'?")),
+         ("Unknown activation 'sigmod'", "relu, relu6, selu, sigmoid, silu, softmax", "Did you mean 'sigmoid'?")),
     Case("unknown-initializer", lambda d: Dense(3, kernel_initializer="glorot_unifrom"), ValueError,
          ("Unknown initializer 'glorot_unifrom'", "Did you mean 'glorot_uniform'?")),
     Case("activation-not-a-name", lambda d: Dense(3, activation=5), TypeError, ("activation name", "int")),
@@ -474,6 +484,24 @@ OTHER_CASES = [
     Case("to_categorical-empty", lambda d: to_categorical([]), ValueError, ("no labels",)),
     Case("to_categorical-num_classes-0", lambda d: to_categorical([0], 0), ValueError,
          ("num_classes must be a positive integer", "0")),
+    Case("ReLU-negative-max_value", lambda d: ReLU(max_value=-1), ValueError,
+         ("max_value of a ReLU layer must be a number >= 0", "-1")),
+    Case("ReLU-threshold-None", lambda d: ReLU(threshold=None), ValueError, ("threshold", ">= 0", "None")),
+    Case("LeakyReLU-negative-slope", lambda d: LeakyReLU(negative_slope=-0.1), ValueError,
+         ("negative_slope of a LeakyReLU layer", ">= 0", "-0.1")),
+    Case("Softmax-first-axis", lambda d: Sequential([Dense(3, input_shape=(2,)), Softmax(axis=0)]), ValueError,
+         ("last axis only", "axis=-1, or 1", "got axis=0")),
+    Case("Softmax-axes", lambda d: Softmax(axis=(1, 2)), TypeError, ("Softmax axis must be an integer", "(1, 2)")),
+    Case("VarianceScaling-scale-0", lambda d: initializers.VarianceScaling(scale=0), ValueError,
+         ("VarianceScaling scale must be a number > 0", "got 0")),
+    Case("VarianceScaling-mode-typo", lambda d: initializers.VarianceScaling(mode="fan_avgs"), ValueError,
+         ("Unknown VarianceScaling mode 'fan_avgs'", "Did you mean 'fan_avg'?")),
+    Case("VarianceScaling-distribution-typo", lambda d: initializers.VarianceScaling(distribution="unifrom"),
+         ValueError, ("Unknown VarianceScaling distribution 'unifrom'", "Did you mean 'uniform'?")),
+    Case("Constant-text", lambda d: initializers.Constant("0.5"), TypeError, ("Constant value must be a number", "'0.5'")),
+    Case("orthogonal-bias", lambda d: Sequential([Dense(3, bias_initializer="orthogonal", input_shape=(2,))]),
+         ValueError,
+         ("orthogonal initializer needs a shape of at least two dimensions", "(3,)")),
     Case("mnist-missing-folder", lambda d: mnist.load_data(path=d.folder / "nowhere"), FileNotFoundError,
          ("MNIST not found", "nowhere", "TINYNET_DATA_DIR")),
     Case("mnist-not-an-npz", lambda d: mnist.load_data(path=not_a_weights_file(d.folder)), ValueError,

@@ -110,6 +110,111 @@ def test_hooks_are_called_in_kerass_order(array_backend):
     assert log.params["epochs"] == 2 and log.params["steps"] == 3 and log.params["samples"] == 9
 
 
+class EveryHook(Callback):
+    """Records each hook called, with its batch, and the logs of the last call of each hook."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls, self.logs = [], {}
+
+    def _record(self, hook, logs, batch=None):
+        self.calls.append(hook if batch is None else f"{hook} {batch}")
+        self.logs.setdefault(hook, []).append(logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._record("epoch_begin", logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._record("epoch_end", logs)
+
+    def on_test_begin(self, logs=None):
+        self._record("test_begin", logs)
+
+    def on_test_end(self, logs=None):
+        self._record("test_end", logs)
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self._record("test_batch_begin", logs, batch)
+
+    def on_test_batch_end(self, batch, logs=None):
+        self._record("test_batch_end", logs, batch)
+
+    def on_predict_begin(self, logs=None):
+        self._record("predict_begin", logs)
+
+    def on_predict_end(self, logs=None):
+        self._record("predict_end", logs)
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        self._record("predict_batch_begin", logs, batch)
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self._record("predict_batch_end", logs, batch)
+
+
+def classifier():
+    set_random_seed(0)
+    model = Sequential([Dense(2, activation="softmax", input_shape=(3,))])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+LABELS = (X[:, 0] > 0).astype(np.int64)
+
+
+# The order and the logs' keys below are what Keras 3.15 calls (JAX and TensorFlow backends alike)
+# on a callback overriding every hook, for the same calls on a same-shaped model and data.
+def test_fit_validates_batch_by_batch_with_the_test_batch_hooks(array_backend):
+    hooks = EveryHook()
+    classifier().fit(X, LABELS, batch_size=2, epochs=1, verbose=0, validation_split=0.5, callbacks=[hooks])
+    validation = ["test_batch_begin 0", "test_batch_end 0", "test_batch_begin 1", "test_batch_end 1",
+                  "test_batch_begin 2", "test_batch_end 2"]  # 6 held-out rows in fit's batches of 2
+    assert hooks.calls == ["epoch_begin", "test_begin", *validation, "test_end", "epoch_end"]
+    assert hooks.logs["test_batch_begin"] == [{}, {}, {}]
+    # running means: at the last batch, the validation values themselves
+    assert hooks.logs["test_batch_end"][-1] == hooks.logs["test_end"][0]
+    epoch_logs = hooks.logs["epoch_end"][0]
+    assert hooks.logs["test_end"][0] == {"loss": epoch_logs["val_loss"], "accuracy": epoch_logs["val_accuracy"]}
+
+
+def test_evaluate_calls_the_test_hooks_with_the_running_means(array_backend):
+    model = classifier()
+    hooks = EveryHook()
+    values = model.evaluate(X, LABELS, batch_size=5, verbose=0, callbacks=[hooks], return_dict=True)
+    assert hooks.calls == ["test_begin", "test_batch_begin 0", "test_batch_end 0", "test_batch_begin 1",
+                           "test_batch_end 1", "test_batch_begin 2", "test_batch_end 2", "test_end"]
+    assert hooks.logs["test_begin"] == [{}] and hooks.logs["test_end"] == [values]
+    first, after_two, last = hooks.logs["test_batch_end"]
+    assert first == pytest.approx(model.evaluate(X[:5], LABELS[:5], verbose=0, return_dict=True))
+    assert after_two == pytest.approx(model.evaluate(X[:10], LABELS[:10], verbose=0, return_dict=True))
+    assert last == values
+    assert hooks.model is model and hooks.params == {"verbose": 0, "epochs": 1, "steps": 3}
+
+
+def test_predict_hands_each_batchs_outputs_to_the_callbacks(array_backend):
+    model = classifier()
+    hooks = EveryHook()
+    x = np.tile(X, (6, 1))  # 72 rows: Keras's default batches of 32, 32 and 8
+    predictions = model.predict(x, verbose=0, callbacks=[hooks])
+    assert hooks.calls == ["predict_begin", "predict_batch_begin 0", "predict_batch_end 0", "predict_batch_begin 1",
+                           "predict_batch_end 1", "predict_batch_begin 2", "predict_batch_end 2", "predict_end"]
+    assert hooks.logs["predict_begin"] == hooks.logs["predict_end"] == [{}]
+    assert hooks.logs["predict_batch_begin"] == [{}, {}, {}]
+    outputs = [logs["outputs"] for logs in hooks.logs["predict_batch_end"]]
+    assert [len(batch) for batch in outputs] == [32, 32, 8] and all(type(b) is np.ndarray for b in outputs)
+    np.testing.assert_array_equal(np.concatenate(outputs), predictions)
+    assert hooks.params["steps"] == 3
+
+
+def test_evaluate_and_predict_refuse_what_is_not_a_list_of_callbacks():
+    model = classifier()
+    for bad in (EveryHook(), ["not a callback"]):
+        with pytest.raises(TypeError, match="callbacks must be"):
+            model.evaluate(X, LABELS, verbose=0, callbacks=bad)
+        with pytest.raises(TypeError, match="callbacks must be"):
+            model.predict(X, callbacks=bad)
+
+
 def test_a_batch_callback_sees_the_epochs_running_means_as_in_keras_3():
     """Each batch's logs hold the means over the epoch's batches so far, weighted by their sizes:
     the first batch's own loss, and at the last batch the epoch's loss that History records."""

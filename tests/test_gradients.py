@@ -10,7 +10,7 @@ import pytest
 
 from conftest import assert_gradients_close, numerical_gradient
 from tinynet import activations, backend, losses
-from tinynet.layers import Activation, Conv2D, Dense, Dropout, Flatten
+from tinynet.layers import Activation, Conv2D, Dense, Dropout, Flatten, LeakyReLU, ReLU, Softmax
 from tinynet.models import Sequential
 from tinynet.utils import set_random_seed
 
@@ -23,12 +23,18 @@ def as_numpy(array):
 
 @pytest.mark.parametrize(
     "name",
-    ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "softplus", "softsign", "swish", "softmax"],
+    ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "softplus", "softsign", "swish", "relu6",
+     "hard_sigmoid", "hard_silu", "exponential", "mish", "softmax"],
 )
 def test_activation_gradients(float64_backend, name):
     z = rng.normal(size=(4, 5)) * 3
-    if name in ("relu", "leaky_relu", "selu"):  # keep clear of the kink at 0, where f' jumps
+    if name in ("relu", "leaky_relu", "selu", "relu6"):  # keep clear of the kink at 0, where f' jumps
         z[np.abs(z) < 1e-3] = 0.5
+    if name in ("relu6", "hard_sigmoid", "hard_silu"):  # and of the kinks at -3, 3 and 6
+        for kink in (-3.0, 3.0, 6.0):
+            z[np.abs(z - kink) < 1e-3] = kink + 0.5
+    if name == "exponential":  # exp(9) ~ 8000 would round L too coarsely for central differences
+        z /= 3
     w = rng.normal(size=(4, 5))
 
     def loss(z_values):
@@ -217,6 +223,24 @@ def test_activation_layer_gradients(float64_backend):
     _check_layer(Activation("tanh"), rng.normal(size=(5, 4)))
 
 
+@pytest.mark.parametrize(
+    "layer",
+    [
+        lambda: ReLU(),
+        lambda: ReLU(max_value=1.0, negative_slope=0.2, threshold=0.5),
+        lambda: ReLU(max_value=0.7),
+        lambda: LeakyReLU(),
+        lambda: Softmax(),
+    ],
+    ids=["ReLU", "ReLU-capped-leaky-thresholded", "ReLU-capped", "LeakyReLU", "Softmax"],
+)
+def test_activation_layers_gradients(float64_backend, layer):
+    x = rng.normal(size=(5, 4))
+    for kink in (0.0, 0.5, 0.7, 1.0):  # keep clear of the kinks, where f' jumps
+        x[np.abs(x - kink) < 1e-3] = kink + 0.1
+    _check_layer(layer(), x)
+
+
 def test_dropout_gradients_with_a_fixed_mask(float64_backend):
     # Re-seeding before each forward pass draws the same mask every time.
     layer = Dropout(0.4)
@@ -236,6 +260,7 @@ LAST_LAYERS = {
     "softmax in Dense": lambda: [Dense(3, activation="softmax")],
     "Dense, then Activation('softmax')": lambda: [Dense(3), Activation("softmax")],
     "Dense, then Activation('sigmoid')": lambda: [Dense(1), Activation("sigmoid")],
+    "Dense, then Softmax()": lambda: [Dense(3), Softmax()],
     # relu's backward reads the output it kept, which the softmax after it must not overwrite
     "Dense(relu), then Activation('softmax')": lambda: [
         Dense(3, activation="relu", bias_initializer="ones"),
@@ -250,6 +275,7 @@ LAST_LAYERS = {
         ("categorical_crossentropy", "softmax in Dense"),
         ("mean_squared_error", "softmax in Dense"),
         ("categorical_crossentropy", "Dense, then Activation('softmax')"),
+        ("sparse_categorical_crossentropy", "Dense, then Softmax()"),
         ("binary_crossentropy", "Dense, then Activation('sigmoid')"),
         ("categorical_crossentropy", "Dense(relu), then Activation('softmax')"),
         ("kl_divergence", "softmax in Dense"),

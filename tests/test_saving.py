@@ -6,7 +6,8 @@ import pytest
 
 from tinynet import activations, backend, initializers, losses, metrics
 from tinynet.callbacks import ModelCheckpoint
-from tinynet.layers import Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D
+from tinynet.layers import (Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Input, LeakyReLU,
+                            MaxPooling2D, ReLU, Softmax)
 from tinynet.models import Sequential, clone_model, load_model, model_from_json
 from tinynet.optimizers import SGD, Adam, Adamax, Nadam
 from tinynet.utils import set_random_seed, to_categorical
@@ -70,6 +71,37 @@ def test_every_image_layer_comes_back(tmp_path):
     assert [layer.get_config() for layer in loaded.layers] == [layer.get_config() for layer in model.layers]
     images = rng.random((3, 8, 8, 2), dtype=np.float32)
     np.testing.assert_array_equal(loaded.predict(images), model.predict(images))
+
+
+def test_the_activation_layers_come_back(tmp_path):
+    model = Sequential([Dense(6, input_shape=(4,)), ReLU(max_value=0.8, negative_slope=0.1, threshold=0.2),
+                        Dense(5), LeakyReLU(negative_slope=0.05), Dense(3), Softmax()])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    path = tmp_path / "activations.npz"
+    model.save(path)
+    for loaded in (load_model(path), model_from_json(model.to_json())):
+        assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in model.layers]
+        assert [layer.get_config() for layer in loaded.layers] == [layer.get_config() for layer in model.layers]
+    assert model.layers[1].get_config()["max_value"] == 0.8 and model.layers[5].get_config()["axis"] == -1
+    x = rng.random((5, 4), dtype=np.float32)
+    np.testing.assert_array_equal(load_model(path).predict(x), model.predict(x))
+
+
+def test_the_initializers_with_arguments_come_back():
+    model = Sequential([
+        Dense(4, input_shape=(3,), kernel_initializer=initializers.VarianceScaling(2.0, "fan_out", "uniform"),
+              bias_initializer=initializers.Constant(0.5)),
+        Dense(3, kernel_initializer=initializers.Orthogonal(gain=0.5),
+              bias_initializer=initializers.TruncatedNormal(mean=1.0, stddev=0.2)),
+        Dense(2, kernel_initializer="lecun_normal", bias_initializer="lecun_uniform"),
+    ])
+    loaded = model_from_json(model.to_json())
+    for original, copy in zip(model.layers, loaded.layers, strict=True):
+        for role in ("kernel_initializer", "bias_initializer"):
+            assert type(getattr(copy, role)) is type(getattr(original, role))
+            assert getattr(copy, role).get_config() == getattr(original, role).get_config()
+    assert loaded.layers[0].kernel_initializer.get_config() == {"scale": 2.0, "mode": "fan_out", "distribution": "uniform"}
+    assert loaded.layers[1].bias_initializer.get_config() == {"mean": 1.0, "stddev": 0.2}
 
 
 def test_a_metric_of_ones_own_cannot_be_saved_and_nothing_is_written(tmp_path):

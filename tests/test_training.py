@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from tinynet import activations, backend, initializers, losses, metrics
+from tinynet.callbacks import Callback, EarlyStopping
 from tinynet.initializers import RandomNormal
-from tinynet.layers import Activation, Dense, Dropout
+from tinynet.layers import Activation, Dense, Dropout, LeakyReLU, ReLU, Softmax
 from tinynet.models import Sequential
 from tinynet.optimizers import SGD
 from tinynet.utils import set_random_seed, to_categorical
@@ -55,8 +56,54 @@ EXPECTED_ACTIVATIONS = {
     "softplus": np.logaddexp(0, Z),
     "softsign": Z / (1 + np.abs(Z)),
     "swish": Z * np.where(Z >= 0, 1 / (1 + np.exp(-np.abs(Z))), np.exp(-np.abs(Z)) / (1 + np.exp(-np.abs(Z)))),
+    "relu6": np.clip(Z, 0, 6),
+    "hard_sigmoid": np.clip(Z / 6 + 0.5, 0, 1),
+    "hard_silu": np.where(Z <= -3, 0, np.where(Z >= 3, Z, Z * (Z + 3) / 6)),
+    "hard_swish": np.where(Z <= -3, 0, np.where(Z >= 3, Z, Z * (Z + 3) / 6)),
+    "mish": Z * np.tanh(np.logaddexp(0, Z)),
     "softmax": SAFE_EXP / SAFE_EXP.sum(axis=1, keepdims=True),
 }
+
+# Keras 3.15's keras.activations.<name>(KERAS_X) on float32, printed with tolist() (JAX backend).
+KERAS_X = np.array([-30, -4, -3, -2.5, -1, -0.3, 0, 0.3, 1, 2.5, 3, 4, 6, 7, 20], np.float32)
+KERAS_ACTIVATIONS = {
+    "relu6": [0, 0, 0, 0, 0, 0, 0, 0.3, 1, 2.5, 3, 4, 6, 6, 6],
+    "hard_sigmoid": [0, 0, 0, 0.083333336, 0.33333334, 0.45, 0.5, 0.55, 0.6666667, 0.9166667, 1, 1, 1, 1, 1],
+    "hard_silu": [0, 0, 0, -0.20833334, -0.33333334, -0.135, 0, 0.165, 0.6666667, 2.2916667, 3, 4, 6, 7, 20],
+    "exponential": [9.357623e-14, 0.01831564, 0.049787067, 0.082085, 0.36787945, 0.7408182, 1, 1.3498588,
+                    2.7182817, 12.182494, 20.085537, 54.59815, 403.4288, 1096.6332, 485165184.0],
+    "mish": [-2.807287e-12, -0.072591737, -0.14564745, -0.19681618, -0.30340144, -0.15113318, 0, 0.20800136,
+             0.8650985, 2.4713924, 2.9865355, 3.9974127, 5.999927, 6.999989, 20],
+}
+
+
+@pytest.mark.parametrize("name", list(KERAS_ACTIVATIONS))
+def test_activations_give_kerass_numbers(name):
+    np.testing.assert_allclose(getattr(activations, name)(KERAS_X), KERAS_ACTIVATIONS[name], rtol=1e-6, atol=1e-7)
+
+
+def test_activation_layers_give_kerass_numbers():
+    # keras.layers.ReLU(max_value=5., negative_slope=0.5, threshold=2.)(KERAS_X) and
+    # keras.layers.LeakyReLU()(KERAS_X), Keras 3.15 (JAX backend), printed with tolist().
+    relu = [-16, -3, -2.5, -2.25, -1.5, -1.15, -1, -0.85, -0.5, 2.5, 3, 4, 5, 5, 5]
+    leaky = [-9, -1.2, -0.9, -0.75, -0.3, -0.09, 0, 0.3, 1, 2.5, 3, 4, 6, 7, 20]
+    np.testing.assert_allclose(ReLU(max_value=5, negative_slope=0.5, threshold=2)(KERAS_X), relu, rtol=1e-6)
+    np.testing.assert_allclose(LeakyReLU()(KERAS_X), leaky, rtol=1e-6)
+    np.testing.assert_array_equal(ReLU()(KERAS_X), np.maximum(KERAS_X, 0))
+    np.testing.assert_array_equal(ReLU(max_value=6)(KERAS_X), activations.relu6(KERAS_X))
+    z = rng.normal(size=(4, 3)).astype(np.float32)
+    np.testing.assert_array_equal(Softmax()(z), activations.softmax(z))
+    with pytest.warns(UserWarning, match="alpha is deprecated"):
+        assert LeakyReLU(alpha=0.1).negative_slope == 0.1
+    # Keras 3's names for them: re_lu, leaky_re_lu, softmax
+    assert [re.sub(r"_\d+$", "", layer.name) for layer in (ReLU(), LeakyReLU(), Softmax())] == \
+        ["re_lu", "leaky_re_lu", "softmax"]
+
+
+def test_hard_swish_is_hard_silu_and_exponential_overflows_as_in_keras():
+    assert activations.get("hard_swish").name == "hard_silu" and activations.hard_swish is activations.hard_silu
+    with np.errstate(over="ignore"):
+        assert activations.exponential(np.array([100.0], np.float32))[0] == np.inf
 
 
 def test_selu_is_kerass_and_silu_is_swish():
@@ -322,6 +369,41 @@ def test_regression_metrics_and_history_keys_as_the_user_named_them(array_backen
     assert mae == pytest.approx(np.mean(np.abs(p - y)), rel=1e-5)
 
 
+# Ties straddling the k-th place count for the label. Keras 3.15 (JAX and TensorFlow backends alike)
+# gives keras.metrics.sparse_top_k_categorical_accuracy(TIED_LABELS, TIED_PREDICTIONS, k) and
+# top_k_categorical_accuracy(one-hot labels, TIED_PREDICTIONS, k) as in TOP_K_BY_KERAS.
+TIED_PREDICTIONS = np.array([[0.1, 0.3, 0.3, 0.3], [0.4, 0.2, 0.2, 0.2], [0.25, 0.25, 0.25, 0.25],
+                             [0.1, 0.2, 0.3, 0.4], [0.5, 0.1, 0.3, 0.1]], np.float32)
+TIED_LABELS = np.array([3, 1, 0, 1, 3])
+TOP_K_BY_KERAS = {1: [1, 0, 1, 0, 0], 2: [1, 1, 1, 0, 0], 3: [1, 1, 1, 1, 1]}
+
+
+@pytest.mark.parametrize("k", list(TOP_K_BY_KERAS))
+def test_top_k_accuracy_counts_ties_for_the_label_as_keras(array_backend, k):
+    p = backend.asarray(TIED_PREDICTIONS)
+    sparse = metrics.sparse_top_k_categorical_accuracy(backend.asarray(TIED_LABELS, dtype="int64"), p, k=k)
+    one_hot = metrics.top_k_categorical_accuracy(backend.asarray(np.eye(4)[TIED_LABELS]), p, k=k)
+    for got in (sparse, one_hot):
+        np.testing.assert_array_equal(backend.to_numpy(got), TOP_K_BY_KERAS[k])
+
+
+def test_top_k_accuracy_through_compile_is_the_share_in_the_five_largest(array_backend):
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(60, 5)).astype(np.float32)
+    labels = rng.integers(0, 8, 60)
+    set_random_seed(1)
+    model = Sequential([Dense(8, activation="softmax", input_shape=(5,))])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["sparse_top_k_categorical_accuracy"])
+    p = model.predict(x)
+    # the rank of the label's prediction, by sorting: in the top 5 when at most 4 are larger
+    in_top_5 = np.mean([(row > row[label]).sum() < 5 for row, label in zip(p, labels)])
+    assert 0 < in_top_5 < 1
+    assert model.evaluate(x, labels, verbose=0)[1] == pytest.approx(in_top_5)
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=[metrics.top_k_categorical_accuracy])
+    assert model.evaluate(x, to_categorical(labels, 8), verbose=0)[1] == pytest.approx(in_top_5)
+    assert model.metrics_names == ["loss", "top_k_categorical_accuracy"]
+
+
 def test_a_metric_function_may_return_one_value_per_sample_as_in_keras(array_backend):
     """Keras averages what a metric function returns; tinynet does too, batch by batch, weighting
     each batch by its size, so a per-sample accuracy reports exactly what "accuracy" reports."""
@@ -416,6 +498,41 @@ def test_validation_data_takes_precedence_and_bad_splits_are_refused():
     assert_same_weights(model.get_weights(), weights)
 
 
+@pytest.mark.parametrize("validation_freq, validated", [(2, [1, 3]), ([1, 4], [0, 3]), (1, [0, 1, 2, 3, 4])])
+def test_validation_freq_validates_after_the_epochs_keras_3_does(validation_freq, validated):
+    """Keras 3 validates after epoch e (counted from 1) when e % n == 0, or when e is in the list; the
+    other epochs' logs hold no val_ values, and EarlyStopping on val_loss passes them by."""
+    class EpochLogs(Callback):
+        def __init__(self):
+            super().__init__()
+            self.keys = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.keys.append(sorted(logs))
+
+    x, labels = classification_data(samples=40)
+    recorder = EpochLogs()
+    history = softmax_model().fit(x, to_categorical(labels, 3), epochs=5, verbose=0, validation_split=0.25,
+                                  validation_freq=validation_freq, callbacks=[recorder, EarlyStopping(patience=5)])
+    assert [e for e, keys in enumerate(recorder.keys) if "val_loss" in keys] == validated
+    assert len(history.history["loss"]) == 5 and len(history.history["val_loss"]) == len(validated)
+
+
+@pytest.mark.parametrize("bad, error, words", [
+    (0, ValueError, "validation_freq must be an integer >= 1; got 0"),
+    ((1, 2), TypeError, "validation_freq must be an int .* or a list of epochs"),
+    (1.5, TypeError, "got 1.5"),
+    ([1, "2"], TypeError, "each epoch in validation_freq must be an integer"),
+])
+def test_bad_validation_freq_is_refused_before_training(bad, error, words):
+    x, labels = classification_data(samples=20)
+    model = softmax_model()
+    weights = model.get_weights()
+    with pytest.raises(error, match=words):
+        model.fit(x, to_categorical(labels, 3), verbose=0, validation_split=0.25, validation_freq=bad)
+    assert_same_weights(model.get_weights(), weights)
+
+
 def test_shuffle_false_trains_on_the_batches_in_order(array_backend):
     x, labels = classification_data(samples=20)
     y = to_categorical(labels, 3)
@@ -476,7 +593,17 @@ FAN_IN, FAN_OUT = 400, 600
         ("glorot_normal", 2 * math.sqrt(2 / (FAN_IN + FAN_OUT)) / 0.87962566, math.sqrt(2 / (FAN_IN + FAN_OUT))),
         ("he_normal", 2 * math.sqrt(2 / FAN_IN) / 0.87962566, math.sqrt(2 / FAN_IN)),
         ("random_normal", None, 0.05),
+        ("lecun_uniform", math.sqrt(3 / FAN_IN), math.sqrt(1 / FAN_IN)),
+        ("lecun_normal", 2 * math.sqrt(1 / FAN_IN) / 0.87962566, math.sqrt(1 / FAN_IN)),
+        # Keras's TruncatedNormal is not widened: what is left has 0.8796 of the stddev asked for.
+        ("truncated_normal", 2 * 0.05, 0.05 * 0.87962566),
+        (initializers.VarianceScaling(3.0, "fan_out", "untruncated_normal"), None, math.sqrt(3 / FAN_OUT)),
+        (initializers.VarianceScaling(0.5, "fan_avg", "uniform"), math.sqrt(1.5 / ((FAN_IN + FAN_OUT) / 2)),
+         math.sqrt(0.5 / ((FAN_IN + FAN_OUT) / 2))),
+        (initializers.VarianceScaling(2.0, "fan_out", "normal"), 2 * math.sqrt(2 / FAN_OUT) / 0.87962566,
+         math.sqrt(2 / FAN_OUT)),
     ],
+    ids=lambda value: type(value).__name__ if isinstance(value, initializers.Initializer) else None,
 )
 def test_random_initializers_follow_their_formulas(name, bound, std):
     set_random_seed(0)
@@ -489,6 +616,41 @@ def test_random_initializers_follow_their_formulas(name, bound, std):
         assert np.abs(weights).max() > 0.99 * bound  # the whole range is used
     set_random_seed(0)
     np.testing.assert_array_equal(initializers.get(name)((FAN_IN, FAN_OUT)), weights)
+
+
+def test_the_named_schemes_are_variance_scaling_with_fixed_arguments():
+    expected = {"glorot_uniform": (1.0, "fan_avg", "uniform"), "glorot_normal": (1.0, "fan_avg", "truncated_normal"),
+                "he_uniform": (2.0, "fan_in", "uniform"), "he_normal": (2.0, "fan_in", "truncated_normal"),
+                "lecun_uniform": (1.0, "fan_in", "uniform"), "lecun_normal": (1.0, "fan_in", "truncated_normal")}
+    for name, arguments in expected.items():
+        scheme = initializers.get(name)
+        assert isinstance(scheme, initializers.VarianceScaling)
+        assert (scheme.scale, scheme.mode, scheme.distribution) == arguments
+        assert scheme.get_config() == {}  # nothing to choose, as in Keras (whose config holds only a seed)
+        set_random_seed(3)
+        drawn = scheme((30, 20))
+        set_random_seed(3)
+        np.testing.assert_array_equal(drawn, initializers.VarianceScaling(*arguments)((30, 20)))
+    # Keras reads "normal" as "truncated_normal"
+    assert initializers.VarianceScaling(distribution="Normal").get_config() == {
+        "scale": 1.0, "mode": "fan_in", "distribution": "truncated_normal"}
+
+
+@pytest.mark.parametrize("shape", [(5, 8), (8, 5), (3, 3, 2, 4), (7, 7)])
+def test_orthogonal_gives_orthonormal_rows_or_columns_times_the_gain(shape):
+    set_random_seed(0)
+    weights = initializers.get(initializers.Orthogonal(gain=2.0))(shape).astype(np.float64)
+    assert weights.shape == shape
+    matrix = weights.reshape(-1, shape[-1])
+    smaller = min(matrix.shape)
+    gram = matrix.T @ matrix if matrix.shape[0] >= matrix.shape[1] else matrix @ matrix.T
+    np.testing.assert_allclose(gram, 4.0 * np.eye(smaller), atol=1e-5)
+    assert initializers.get("orthogonal").get_config() == {"gain": 1.0}
+
+
+def test_constant_fills_with_its_value():
+    np.testing.assert_array_equal(initializers.Constant(0.25)((2, 3)), np.full((2, 3), 0.25, np.float32))
+    np.testing.assert_array_equal(initializers.get("constant")((4,)), np.zeros(4, np.float32))
 
 
 def test_fans_of_a_convolution_kernel_count_the_receptive_field():

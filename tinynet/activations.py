@@ -210,6 +210,101 @@ class Swish(ActivationFunction):
         return grad_output * s * (1.0 + self.inputs * (1.0 - s))
 
 
+class ReLU6(ActivationFunction):
+    """``f(z) = min(max(z, 0), 6)``: relu capped at 6 (Keras's ``relu6``)."""
+
+    name = "relu6"
+
+    def forward(self, z):
+        xp = backend.namespace()
+        self.output = xp.minimum(xp.maximum(z, 0.0), 6.0)
+        return self.output
+
+    def backward(self, grad_output):
+        # f'(z) is 1 where 0 < z < 6 and 0 elsewhere (0 at both kinks, as relu's); f(z) is strictly
+        # between 0 and 6 exactly there, so the output tells.
+        xp = backend.namespace()
+        a = self.output
+        return grad_output * xp.astype((a > 0) & (a < 6.0), grad_output.dtype)
+
+
+class HardSigmoid(ActivationFunction):
+    """``f(z) = relu6(z + 3) / 6``: 0 for ``z <= -3``, 1 for ``z >= 3``, ``z / 6 + 0.5`` between.
+
+    A piecewise-linear sigmoid, cheap to compute: Keras 3's ``hard_sigmoid`` (Keras 2's had slope
+    0.2 and reached 0 and 1 at -2.5 and 2.5).
+    """
+
+    name = "hard_sigmoid"
+
+    def forward(self, z):
+        xp = backend.namespace()
+        self.output = xp.minimum(xp.maximum(z + 3.0, 0.0), 6.0) / 6.0
+        return self.output
+
+    def backward(self, grad_output):
+        # f'(z) = 1/6 where -3 < z < 3, i.e. where 0 < f(z) < 1, and 0 elsewhere.
+        xp = backend.namespace()
+        a = self.output
+        return grad_output * (xp.astype((a > 0) & (a < 1.0), grad_output.dtype) / 6.0)
+
+
+class HardSilu(ActivationFunction):
+    """``f(z) = z * hard_sigmoid(z)``: 0 for ``z <= -3``, ``z`` for ``z >= 3``, ``z (z + 3) / 6``
+    between. Keras's ``hard_silu``, also called ``hard_swish``: swish with the cheap sigmoid."""
+
+    name = "hard_silu"
+
+    def forward(self, z):
+        self.inputs = z
+        self.gate = HardSigmoid().forward(z)
+        return z * self.gate
+
+    def backward(self, grad_output):
+        # Product rule with h = hard_sigmoid: f'(z) = h(z) + z h'(z), and h'(z) = 1/6 where
+        # -3 < z < 3 (0 < h < 1), else 0. So f' is 0 below -3, 1 above 3, (2 z + 3) / 6 between.
+        xp = backend.namespace()
+        h = self.gate
+        inside = xp.astype((h > 0) & (h < 1.0), grad_output.dtype)
+        return grad_output * (h + self.inputs * inside / 6.0)
+
+
+class Exponential(ActivationFunction):
+    """``f(z) = exp(z)`` (Keras's ``exponential``). Large ``z`` overflows to ``inf``, as in Keras."""
+
+    name = "exponential"
+
+    def forward(self, z):
+        self.output = backend.namespace().exp(z)
+        return self.output
+
+    def backward(self, grad_output):
+        # exp is its own derivative: f'(z) = f(z).
+        return grad_output * self.output
+
+
+class Mish(ActivationFunction):
+    """``f(z) = z * tanh(softplus(z))``, with ``softplus(z) = log(1 + exp(z))``: Keras's ``mish``,
+    smooth and not monotonic, like swish."""
+
+    name = "mish"
+
+    def forward(self, z):
+        xp = backend.namespace()
+        self.inputs = z
+        self.softplus = xp.logaddexp(0.0, z)  # log(1 + exp(z)) without overflow
+        self.gate = xp.tanh(self.softplus)
+        return z * self.gate
+
+    def backward(self, grad_output):
+        # With s = softplus(z) and t = tanh(s): f'(z) = t + z (1 - t^2) s'(z), and s'(z) is
+        # sigmoid(z) = 1 - exp(-s) (as in Softplus.backward).
+        xp = backend.namespace()
+        t = self.gate
+        sigmoid_z = -xp.expm1(-self.softplus)
+        return grad_output * (t + self.inputs * (1.0 - t * t) * sigmoid_z)
+
+
 class Softmax(ActivationFunction):
     """``f(z)_i = exp(z_i) / sum_j exp(z_j)`` along the last axis: a probability distribution.
 
@@ -252,9 +347,11 @@ class Softmax(ActivationFunction):
 
 _ACTIVATIONS = {
     cls.name: cls
-    for cls in (Linear, Sigmoid, Tanh, ReLU, LeakyReLU, ELU, SELU, Softplus, Softsign, Swish, Softmax)
+    for cls in (Linear, Sigmoid, Tanh, ReLU, LeakyReLU, ELU, SELU, Softplus, Softsign, Swish, ReLU6,
+                HardSigmoid, HardSilu, Exponential, Mish, Softmax)
 }
-_ACTIVATIONS["silu"] = Swish  # Keras's other name for it
+_ACTIVATIONS["silu"] = Swish  # Keras's other names for them
+_ACTIVATIONS["hard_swish"] = HardSilu
 
 
 def get(identifier):
@@ -336,6 +433,34 @@ def swish(x):
 silu = swish
 
 
+def relu6(x):
+    """``min(max(x, 0), 6)``, element-wise."""
+    return ReLU6().forward(x)
+
+
+def hard_sigmoid(x):
+    """``relu6(x + 3) / 6``, element-wise: 0 below -3, 1 above 3, ``x / 6 + 0.5`` between."""
+    return HardSigmoid().forward(x)
+
+
+def hard_silu(x):
+    """``x * hard_sigmoid(x)``, element-wise."""
+    return HardSilu().forward(x)
+
+
+hard_swish = hard_silu
+
+
+def exponential(x):
+    """``exp(x)``, element-wise."""
+    return Exponential().forward(x)
+
+
+def mish(x):
+    """``x * tanh(log(1 + exp(x)))``, element-wise."""
+    return Mish().forward(x)
+
+
 def softmax(x):
     """``exp(x) / sum(exp(x))`` along the last axis."""
     return Softmax().forward(x)
@@ -343,5 +468,6 @@ def softmax(x):
 
 _CLASS_OF_FUNCTION = {
     linear: Linear, sigmoid: Sigmoid, tanh: Tanh, relu: ReLU, leaky_relu: LeakyReLU, elu: ELU, selu: SELU,
-    softplus: Softplus, softsign: Softsign, swish: Swish, softmax: Softmax,
+    softplus: Softplus, softsign: Softsign, swish: Swish, relu6: ReLU6, hard_sigmoid: HardSigmoid,
+    hard_silu: HardSilu, exponential: Exponential, mish: Mish, softmax: Softmax,
 }

@@ -5,16 +5,24 @@
     on_train_begin(logs)
       on_epoch_begin(epoch, logs)
         on_train_batch_begin(batch, logs) / on_train_batch_end(batch, logs)   (each batch)
-        on_test_begin(logs) / on_test_end(logs)     (with validation data; logs: {"loss": ...})
+        on_test_begin(logs)                         (with validation data)
+          on_test_batch_begin(batch, {}) / on_test_batch_end(batch, logs)    (each batch)
+        on_test_end(logs)                           (logs: {"loss": ...})
       on_epoch_end(epoch, logs)       logs: {"loss": ..., "accuracy": ..., "val_loss": ...}
     on_train_end(logs)                logs: the last epoch's
+
+``evaluate(callbacks=[...])`` calls the ``on_test_*`` hooks alone, ``predict(callbacks=[...])``
+``on_predict_begin({})``, ``on_predict_batch_begin(batch, {})``,
+``on_predict_batch_end(batch, {"outputs": that batch's predictions})`` and ``on_predict_end({})``,
+in Keras 3's order and with its logs. A batch callback's ``logs`` hold the means so far over the
+epoch, or over the evaluation (Keras's running metrics), not the batch's own values.
 
 Before any of them, ``fit`` calls ``check_logs(names)`` with the names its epoch logs will hold,
 so that a callback asking for one that will never come (``val_loss`` without validation data)
 fails before training changes anything. Epochs and batches count from 0, as in Keras;
 ``on_batch_begin``/``on_batch_end`` are Keras's older names of the batch hooks and are called too.
 Batch hooks are called only for callbacks that define them, because their ``logs`` (the batch's
-loss) must be copied from the device each step.
+loss, the batch's predictions) must be copied from the device each step.
 A callback stops training by setting ``self.model.stop_training = True``.
 """
 
@@ -65,6 +73,24 @@ class Callback:
     def on_test_end(self, logs=None):
         """After it, with the validation values under their own names (``loss``, not ``val_loss``)."""
 
+    def on_test_batch_begin(self, batch, logs=None):
+        """Before each batch of fit's validation, or of evaluate."""
+
+    def on_test_batch_end(self, batch, logs=None):
+        """After it, with the means so far of the loss and metrics."""
+
+    def on_predict_begin(self, logs=None):
+        """Before predict's first batch."""
+
+    def on_predict_end(self, logs=None):
+        """After its last."""
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        """Before each batch of predict."""
+
+    def on_predict_batch_end(self, batch, logs=None):
+        """After it, with ``{"outputs": the batch's predictions}`` (a NumPy array)."""
+
     def on_train_batch_begin(self, batch, logs=None):
         self.on_batch_begin(batch, logs)
 
@@ -78,12 +104,20 @@ class Callback:
         """Keras's older name of ``on_train_batch_end`` (which calls it)."""
 
     def wants_batch_hooks(self):
-        """True if this callback overrides a batch hook (so fit must call it every batch)."""
+        """True if this callback overrides a training batch hook (so fit must call it every batch)."""
+        return self._overrides("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
+
+    def wants_test_batch_hooks(self):
+        """True if it overrides ``on_test_batch_begin`` or ``on_test_batch_end``."""
+        return self._overrides("on_test_batch_begin", "on_test_batch_end")
+
+    def wants_predict_batch_hooks(self):
+        """True if it overrides ``on_predict_batch_begin`` or ``on_predict_batch_end``."""
+        return self._overrides("on_predict_batch_begin", "on_predict_batch_end")
+
+    def _overrides(self, *hooks):
         own = type(self)
-        return any(
-            getattr(own, hook) is not getattr(Callback, hook)
-            for hook in ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
-        )
+        return any(getattr(own, hook) is not getattr(Callback, hook) for hook in hooks)
 
 
 class History(Callback):
@@ -185,7 +219,9 @@ class EarlyStopping(Callback):
         self.best_weights = None
 
     def on_epoch_end(self, epoch, logs=None):
-        current = logs[self.monitor]
+        current = logs.get(self.monitor)
+        if current is None:  # an epoch fit did not validate (validation_freq): Keras skips it too
+            return
         self.wait += 1
         if self._improves(current, self.best):
             self.best = current
@@ -318,7 +354,9 @@ class ModelCheckpoint(Callback):
         logs = logs or {}
         path = self._path(epoch, logs)
         if self.save_best_only:
-            current = logs[self.monitor]
+            current = logs.get(self.monitor)
+            if current is None:  # an epoch fit did not validate (validation_freq): Keras skips it too
+                return
             if not _improves(current, self.best, self.mode):
                 return
             if self.verbose:
@@ -387,7 +425,9 @@ class ReduceLROnPlateau(Callback):
     def on_epoch_end(self, epoch, logs=None):
         optimizer = self.model.optimizer
         logs["learning_rate"] = optimizer.learning_rate
-        current = logs[self.monitor]
+        current = logs.get(self.monitor)
+        if current is None:  # an epoch fit did not validate (validation_freq): Keras skips it too
+            return
         if self.cooldown_counter > 0:
             self.cooldown_counter -= 1
             self.wait = 0

@@ -51,6 +51,21 @@ def _binary_hits(y_true, y_pred, threshold=0.5):
     return xp.astype(y_pred > threshold, y_pred.dtype) == match_rank(y_true, y_pred)
 
 
+def _in_top_k(labels, y_pred, k):
+    """True where the prediction at the integer label is among the ``k`` largest of its row.
+
+    Ties count for the label, as in Keras (``ops.in_top_k``): its rank is 1 + how many
+    predictions are strictly larger, and it is in the top ``k`` when that rank is at most ``k``,
+    so with predictions ``[0.3, 0.3, 0.3]`` every label is in the top 1. A NaN at the label ranks
+    last, as in Keras.
+    """
+    xp = backend.namespace()
+    labels = xp.reshape(xp.astype(labels, xp.int64), (*y_pred.shape[:-1], 1))
+    at_label = xp.take_along_axis(y_pred, labels, axis=-1)
+    at_label = xp.where(xp.isnan(at_label), -xp.inf, at_label)
+    return xp.count_nonzero(y_pred > at_label, axis=-1) < k
+
+
 # --- Keras's functions: one value per sample, as keras.metrics gives them --------------------------
 
 
@@ -67,6 +82,19 @@ def sparse_categorical_accuracy(y_true, y_pred):
 def binary_accuracy(y_true, y_pred, threshold=0.5):
     """For each output, 1.0 if ``(y_pred > threshold) == y_true``, else 0.0."""
     return backend.namespace().astype(_binary_hits(y_true, y_pred, threshold), y_pred.dtype)
+
+
+def top_k_categorical_accuracy(y_true, y_pred, k=5):
+    """For each sample, 1.0 if ``argmax(y_true)`` is among the ``k`` largest predictions (ties
+    counting for it), else 0.0."""
+    xp = backend.namespace()
+    return xp.astype(_in_top_k(xp.argmax(y_true, axis=-1), y_pred, k), y_pred.dtype)
+
+
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
+    """For each sample, 1.0 if the integer label ``y_true`` is among the ``k`` largest predictions
+    (ties counting for it), else 0.0."""
+    return backend.namespace().astype(_in_top_k(y_true, y_pred, k), y_pred.dtype)
 
 
 mean_squared_error = losses.mean_squared_error
@@ -100,6 +128,22 @@ def _accuracy_from_shapes(y_true, y_pred):
     return _categorical_share(y_true, y_pred)
 
 
+def _batch_mean_of(function):
+    """``function`` returning the batch's value: its own when it gives one number, the mean when
+    it gives one value per sample (or per output), as Keras's ``MeanMetricWrapper`` takes it."""
+
+    def batch_mean(y_true, y_pred):
+        value = function(y_true, y_pred)
+        if not backend.is_backend_array(value):  # a Python or NumPy number: onto the device
+            value = backend.asarray(value, dtype=backend.dtype_name(y_pred))
+        if value.ndim == 0:
+            return value
+        xp = backend.namespace()
+        return xp.mean(xp.astype(value, y_pred.dtype))  # astype: booleans (hits) count as 1 and 0
+
+    return batch_mean
+
+
 _MEAN_SQUARED_ERROR = losses.MeanSquaredError()  # a loss object gives the batch mean
 _MEAN_ABSOLUTE_ERROR = losses.MeanAbsoluteError()
 
@@ -113,6 +157,8 @@ _METRICS = {
     "mae": _MEAN_ABSOLUTE_ERROR,
     "accuracy": _accuracy_from_shapes,
     "acc": _accuracy_from_shapes,
+    "top_k_categorical_accuracy": _batch_mean_of(top_k_categorical_accuracy),
+    "sparse_top_k_categorical_accuracy": _batch_mean_of(sparse_top_k_categorical_accuracy),
 }
 
 # Keras 3 also takes these metrics by their class's name, spelt exactly, and logs them under it.
@@ -131,6 +177,8 @@ _BATCH_MEAN_OF = {
     binary_accuracy: _binary_share,
     mean_squared_error: _MEAN_SQUARED_ERROR,
     mean_absolute_error: _MEAN_ABSOLUTE_ERROR,
+    top_k_categorical_accuracy: _METRICS["top_k_categorical_accuracy"],
+    sparse_top_k_categorical_accuracy: _METRICS["sparse_top_k_categorical_accuracy"],
 }
 
 
@@ -155,19 +203,3 @@ def get(identifier):
             "'SparseCategoricalAccuracy', 'BinaryAccuracy')."
         )
     return identifier, lookup("metric", identifier, _METRICS)
-
-
-def _batch_mean_of(function):
-    """``function`` returning the batch's value: its own when it gives one number, the mean when
-    it gives one value per sample (or per output), as Keras's ``MeanMetricWrapper`` takes it."""
-
-    def batch_mean(y_true, y_pred):
-        value = function(y_true, y_pred)
-        if not backend.is_backend_array(value):  # a Python or NumPy number: onto the device
-            value = backend.asarray(value, dtype=backend.dtype_name(y_pred))
-        if value.ndim == 0:
-            return value
-        xp = backend.namespace()
-        return xp.mean(xp.astype(value, y_pred.dtype))  # astype: booleans (hits) count as 1 and 0
-
-    return batch_mean

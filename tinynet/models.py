@@ -446,12 +446,15 @@ class Sequential:
         class_weight=None,
         sample_weight=None,
         initial_epoch=0,
+        validation_freq=1,
     ):
         """Train for ``epochs`` passes over ``(x, y)`` in batches of ``batch_size`` (default 32).
 
         ``validation_split`` holds out the *last* fraction of the samples (before shuffling, as
         Keras documents); ``validation_data=(x_val, y_val)`` gives a validation set explicitly.
-        Either adds ``val_loss`` and ``val_<metric>`` to the logs. Returns the ``History``.
+        Either adds ``val_loss`` and ``val_<metric>`` to the logs, every ``validation_freq``-th epoch
+        (an int) or after the epochs listed (``[1, 5, 10]``, counted from 1), as in Keras 3.
+        Returns the ``History``.
         ``sample_weight`` (one number per sample) or ``class_weight`` (``{label: weight}``) weigh
         each sample's loss, as Keras does: the loss and its gradient, not the metrics; the weights of
         the samples ``validation_split`` holds out weigh the validation loss.
@@ -462,12 +465,8 @@ class Sequential:
         epochs = validation.check_count("epochs", epochs, 0)
         initial_epoch = validation.check_count("initial_epoch", initial_epoch, 0)
         verbose = validation.check_verbose(verbose)
-        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
-            raise TypeError(f"callbacks must be a list, e.g. callbacks=[EarlyStopping()]; got {callbacks!r}.")
-        callbacks = list(callbacks or [])
-        for callback in callbacks:
-            if not isinstance(callback, Callback):
-                raise TypeError(f"callbacks must be tinynet Callback objects; got {callback!r}.")
+        validation_freq = _check_validation_freq(validation_freq)
+        callbacks = _check_callbacks(callbacks)
         x, y, weights = self._prepare_weighted(x, y, sample_weight, class_weight, build=False)
         x_val, y_val, w_val = self._validation_set(x, y, validation_split, validation_data)
         if x_val is not None and validation_data is None:
@@ -501,6 +500,10 @@ class Sequential:
             callback.set_model(self)
             callback.set_params(params)
         batch_callbacks = [c for c in callbacks if c.wants_batch_hooks()]
+        test_batch_callbacks = [c for c in callbacks if c.wants_test_batch_hooks()]
+        # A callback that sees the validation batches sees Keras's: batch_size rows each. Otherwise
+        # the chunks only bound memory.
+        validation_batch_size = batch_size if test_batch_callbacks else self._inference_batch_size(None)
         history.params = params
         if verbose and x_val is not None:
             print(f"Train on {x.shape[0]} samples, validate on {x_val.shape[0]} samples")
@@ -522,10 +525,11 @@ class Sequential:
                 if epoch_logs is None:  # the epoch did not finish: Ctrl-C or a non-finite loss
                     break
                 logs = epoch_logs
-                if x_val is not None:
+                if x_val is not None and _validates_after(epoch, validation_freq):
                     for callback in callbacks:
                         callback.on_test_begin({})
-                    values = self._evaluate_arrays(x_val, y_val, self._inference_batch_size(None), weights=w_val)
+                    values = self._evaluate_arrays(x_val, y_val, validation_batch_size, weights=w_val,
+                                                   batch_callbacks=test_batch_callbacks)
                     test_logs = dict(zip(self.metrics_names, values))
                     for callback in callbacks:
                         callback.on_test_end(dict(test_logs))
@@ -616,21 +620,31 @@ class Sequential:
 
     # --- evaluate and predict ------------------------------------------------------------------
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None, return_dict=False):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None, return_dict=False,
+                 callbacks=None):
         """The loss (and metrics) on ``(x, y)``: a float, or a list ``[loss, metric, ...]``, or with
         ``return_dict=True`` a dict ``{"loss": ..., "accuracy": ...}`` (as in Keras).
         ``sample_weight`` weighs each sample's loss, as in ``fit``.
 
         ``batch_size`` only bounds memory (by default, chunks sized by ``INFERENCE_CHUNK_BYTES``);
-        the result is the mean over all samples whatever it is.
+        the result is the mean over all samples whatever it is. ``callbacks`` get ``on_test_begin``,
+        ``on_test_batch_begin``/``on_test_batch_end`` for each batch (of 32 rows unless
+        ``batch_size`` says otherwise, as in Keras) and ``on_test_end``.
         """
         self._check_compiled("evaluate")
         batch_size = _check_inference_batch_size(batch_size)
         verbose = validation.check_verbose(verbose)
+        callbacks = _check_callbacks(callbacks)
         x, y, weights = self._prepare_weighted(x, y, sample_weight)
-        batch_size = self._inference_batch_size(batch_size)
+        batch_size = 32 if callbacks and batch_size is None else self._inference_batch_size(batch_size)
         x, y = self._to_device(x, y)
-        values = self._evaluate_arrays(x, y, batch_size, verbose, _on_device(weights))
+        _start_callbacks(self, callbacks, x.shape[0], batch_size, verbose)
+        for callback in callbacks:
+            callback.on_test_begin({})
+        batch_callbacks = [c for c in callbacks if c.wants_test_batch_hooks()]
+        values = self._evaluate_arrays(x, y, batch_size, verbose, _on_device(weights), batch_callbacks)
+        for callback in callbacks:
+            callback.on_test_end(dict(zip(self.metrics_names, values)))
         if return_dict:
             return dict(zip(self.metrics_names, values))
         return values[0] if len(values) == 1 else values
@@ -643,32 +657,53 @@ class Sequential:
         largest = max(layer.numbers_per_sample() for layer in self._layers) * itemsize
         return max(1, min(MAX_INFERENCE_BATCH_SIZE, INFERENCE_CHUNK_BYTES // largest))
 
-    def _evaluate_arrays(self, x, y, batch_size, verbose=0, weights=None):
+    def _evaluate_arrays(self, x, y, batch_size, verbose=0, weights=None, batch_callbacks=()):
         means = _RunningMeans(self.metrics_names)
         progbar = Progbar(x.shape[0]) if verbose == 1 else None  # as Keras 2: a bar or nothing
-        for start, stop in _batches(x.shape[0], batch_size):
+        for batch, (start, stop) in enumerate(_batches(x.shape[0], batch_size)):
+            for callback in batch_callbacks:
+                callback.on_test_batch_begin(batch, {})
             y_pred = self._forward(x[start:stop, ...], training=False)
             w_batch = None if weights is None else weights[start:stop]
             means.add(self._batch_values(y[start:stop, ...], y_pred, w_batch), stop - start)
+            if batch_callbacks:
+                batch_logs = dict(zip(self.metrics_names, means.means()))
+                for callback in batch_callbacks:
+                    callback.on_test_batch_end(batch, batch_logs)
             if progbar is not None:
                 progbar.update(stop)
         return means.means()
 
-    def predict(self, x, batch_size=None, verbose=0):
+    def predict(self, x, batch_size=None, verbose=0, callbacks=None):
         """The model's outputs for ``x``, as a NumPy array (one row per sample); ``verbose=1`` shows
-        a progress bar, as ``evaluate`` does."""
+        a progress bar, as ``evaluate`` does. ``callbacks`` get ``on_predict_begin``,
+        ``on_predict_batch_begin``/``on_predict_batch_end`` for each batch (of 32 rows unless
+        ``batch_size`` says otherwise, as in Keras) and ``on_predict_end``."""
         batch_size = _check_inference_batch_size(batch_size)
         verbose = validation.check_verbose(verbose)
+        callbacks = _check_callbacks(callbacks)
         x, _ = self._prepare(x)
-        batch_size = self._inference_batch_size(batch_size)
+        batch_size = 32 if callbacks and batch_size is None else self._inference_batch_size(batch_size)
         x = backend.asarray(x)
         xp = backend.namespace()
+        _start_callbacks(self, callbacks, x.shape[0], batch_size, verbose)
+        batch_callbacks = [c for c in callbacks if c.wants_predict_batch_hooks()]
+        for callback in callbacks:
+            callback.on_predict_begin({})
         progbar = Progbar(x.shape[0]) if verbose == 1 else None  # as Keras 2: a bar or nothing
         outputs = []
-        for start, stop in _batches(x.shape[0], batch_size):
+        for batch, (start, stop) in enumerate(_batches(x.shape[0], batch_size)):
+            for callback in batch_callbacks:
+                callback.on_predict_batch_begin(batch, {})
             outputs.append(self._forward(x[start:stop, ...], training=False))
+            if batch_callbacks:
+                batch_logs = {"outputs": _to_host(outputs[-1], x)}
+                for callback in batch_callbacks:
+                    callback.on_predict_batch_end(batch, batch_logs)
             if progbar is not None:
                 progbar.update(stop)
+        for callback in callbacks:
+            callback.on_predict_end({})
         return _to_host(outputs[0] if len(outputs) == 1 else xp.concat(outputs, axis=0), x)
 
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None):
@@ -867,6 +902,43 @@ def _to_host(outputs, given):
 def _on_device(weights):
     """Sample weights moved to the device once (None stays None)."""
     return None if weights is None else backend.asarray(weights)
+
+
+def _check_callbacks(callbacks):
+    """``callbacks`` as a list of Callback objects, or a clear error."""
+    if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"callbacks must be a list, e.g. callbacks=[EarlyStopping()]; got {callbacks!r}.")
+    callbacks = list(callbacks or [])
+    for callback in callbacks:
+        if not isinstance(callback, Callback):
+            raise TypeError(f"callbacks must be tinynet Callback objects; got {callback!r}.")
+    return callbacks
+
+
+def _start_callbacks(model, callbacks, count, batch_size, verbose):
+    """Give evaluate's or predict's callbacks the model and Keras's params for one pass."""
+    for callback in callbacks:
+        callback.set_model(model)
+        callback.set_params({"verbose": verbose, "epochs": 1, "steps": -(-count // batch_size)})
+
+
+def _check_validation_freq(validation_freq):
+    """Keras 3's two forms of ``validation_freq``: a positive int, or a list of epochs."""
+    if isinstance(validation_freq, list):
+        for epoch in validation_freq:
+            validation.check_count("each epoch in validation_freq", epoch, 1)
+        return validation_freq
+    if isinstance(validation_freq, (int, np.integer)) and not isinstance(validation_freq, bool):
+        return validation.check_count("validation_freq", validation_freq, 1)
+    raise TypeError(f"validation_freq must be an int (validate every n-th epoch) or a list of epochs "
+                    f"(counted from 1), as in Keras; got {validation_freq!r}.")
+
+
+def _validates_after(epoch, validation_freq):
+    """Whether fit validates after ``epoch`` (counted from 0), by Keras 3's rule."""
+    if isinstance(validation_freq, list):
+        return epoch + 1 in validation_freq
+    return (epoch + 1) % validation_freq == 0
 
 
 def _check_inference_batch_size(batch_size):
