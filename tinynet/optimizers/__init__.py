@@ -255,13 +255,14 @@ class Adam(Optimizer):
     """Momentum (``m``) and RMSprop (``v``) together, both bias-corrected."""
 
     name = "adam"
+    beta_2_may_be_one = False  # Adamax's v needs no bias correction, so its beta_2 may be 1
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  clipnorm=None, clipvalue=None, global_clipnorm=None):
         super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm)
         # A beta of 1 would make the bias correction 1 - beta^t zero, so it is refused.
         self.beta_1 = _check_fraction("beta_1", beta_1, one_allowed=False)
-        self.beta_2 = _check_fraction("beta_2", beta_2, one_allowed=False)
+        self.beta_2 = _check_fraction("beta_2", beta_2, one_allowed=self.beta_2_may_be_one)
         self.epsilon = _check_positive("epsilon", epsilon)
 
     def build_slots(self, param, xp):
@@ -327,28 +328,19 @@ class AdamW(Adam):
         super().update(param, grad, slots, learning_rate)
 
 
-class Nadam(Optimizer):
-    """Adam whose momentum looks one step ahead (Nesterov), with a momentum that warms up."""
+class Nadam(Adam):
+    """Adam whose momentum looks one step ahead (Nesterov), with a momentum that warms up. Its
+    arguments, their checks and its two slots ``m`` and ``v`` are Adam's."""
 
     name = "nadam"
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  clipnorm=None, clipvalue=None, global_clipnorm=None):
-        super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm)
-        # beta_2 = 1 would make v's bias correction 1 - beta_2^t zero; beta_1 = 1 is refused as in Adam.
-        self.beta_1 = _check_fraction("beta_1", beta_1, one_allowed=False)
-        self.beta_2 = _check_fraction("beta_2", beta_2, one_allowed=False)
-        self.epsilon = _check_positive("epsilon", epsilon)
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, clipnorm, clipvalue, global_clipnorm)
         # The product u_1 * ... * u_t of the momentum schedule, one factor a step (Keras keeps it
         # as a variable of the optimizer; here it is made again from the step count).
         self.momentum_product = 1.0
         self.momentum_product_steps = 0
-
-    def build_slots(self, param, xp):
-        return [xp.zeros_like(param), xp.zeros_like(param)]
-
-    def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
     def momentum_at(self, t):
         """``u_t = beta_1 * (1 - 0.5 * 0.96^t)``: the momentum of step ``t``."""
@@ -375,25 +367,13 @@ class Nadam(Optimizer):
         param -= learning_rate * m_hat / (backend.namespace().sqrt(v_hat) + self.epsilon)
 
 
-class Adamax(Optimizer):
-    """Adam with each step divided by the largest recent gradient size (the infinity norm)."""
+class Adamax(Adam):
+    """Adam with each step divided by the largest recent gradient size (the infinity norm). Its
+    arguments and two slots are Adam's, ``u`` in place of ``v``; ``beta_2 = 1`` is allowed: it
+    keeps the largest gradient ever seen, which needs no bias correction."""
 
     name = "adamax"
-
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None):
-        super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm)
-        # beta_1 = 1 would make the bias correction 1 - beta_1^t zero; beta_2 = 1 keeps the largest
-        # gradient ever seen, which is well defined.
-        self.beta_1 = _check_fraction("beta_1", beta_1, one_allowed=False)
-        self.beta_2 = _check_fraction("beta_2", beta_2, one_allowed=True)
-        self.epsilon = _check_positive("epsilon", epsilon)
-
-    def build_slots(self, param, xp):
-        return [xp.zeros_like(param), xp.zeros_like(param)]
-
-    def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+    beta_2_may_be_one = True
 
     def update(self, param, grad, slots, learning_rate):
         m, u = slots
