@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from tinynet import backend, initializers
+from tinynet import activations, backend, initializers
 from tinynet.callbacks import Callback, LearningRateScheduler
 from tinynet.datasets import mnist
 from tinynet.layers import (
@@ -459,6 +459,8 @@ OTHER_CASES = [
     Case("unknown-initializer", lambda d: Dense(3, kernel_initializer="glorot_unifrom"), ValueError,
          ("Unknown initializer 'glorot_unifrom'", "Did you mean 'glorot_uniform'?")),
     Case("activation-not-a-name", lambda d: Dense(3, activation=5), TypeError, ("activation name", "int")),
+    Case("gelu-approximate-text", lambda d: activations.gelu(d.x, approximate="tanh"), TypeError,
+         ("approximate must be True or False", "'tanh'")),
     Case("input_shape-zero", lambda d: Dense(3, input_shape=(0,)), ValueError,
          ("input_shape must be a tuple of positive integers", "(0,)")),
     Case("Dropout-rate-1.5", lambda d: Dropout(1.5), ValueError, ("Dropout rate", "[0, 1)", "1.5")),

@@ -24,7 +24,7 @@ def as_numpy(array):
 @pytest.mark.parametrize(
     "name",
     ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "softplus", "softsign", "swish", "relu6",
-     "hard_sigmoid", "hard_silu", "exponential", "mish", "softmax"],
+     "hard_sigmoid", "hard_silu", "exponential", "mish", "gelu", "approximate_gelu", "softmax"],
 )
 def test_activation_gradients(float64_backend, name):
     z = rng.normal(size=(4, 5)) * 3
