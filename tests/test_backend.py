@@ -9,7 +9,7 @@ import types
 import numpy as np
 import pytest
 
-from tinynet import backend
+from tinynet import backend, losses
 from tinynet.layers import Dense, Dropout
 from tinynet.models import Sequential
 from tinynet.utils import set_random_seed, to_categorical
@@ -235,8 +235,10 @@ def test_numpy_and_array_api_strict_train_the_same(monkeypatch):
     np.testing.assert_allclose(predictions["numpy"], predictions["array_api_strict"], atol=1e-5)
 
 
-def test_fit_moves_data_once_not_per_step(monkeypatch):
-    """On a pretend device, count every host/device transfer a 3-epoch fit makes."""
+@pytest.mark.parametrize("class_weights", [False, True], ids=["", "focal-loss-class-weights"])
+def test_fit_moves_data_once_not_per_step(monkeypatch, class_weights):
+    """On a pretend device, count every host/device transfer a 3-epoch fit makes (a focal loss's
+    class weights go once too)."""
     calls = {"to_device": 0, "to_host": 0}
     to_device, to_host = backend.asarray, backend.to_numpy
 
@@ -251,9 +253,12 @@ def test_fit_moves_data_once_not_per_step(monkeypatch):
     x, y = data(samples=400)
     with backend.use_backend("array_api_strict", "device1"):
         model = small_model()
+        if class_weights:
+            model.compile(loss=losses.CategoricalFocalCrossentropy(alpha=[0.5, 1.0, 2.0, 1.5]), optimizer="adam",
+                          metrics=["accuracy"])
         monkeypatch.setattr(backend, "asarray", counting_asarray)
         monkeypatch.setattr(backend, "to_numpy", counting_to_numpy)
         model.fit(x, y, batch_size=10, epochs=3, verbose=0)  # 120 steps
     # x and y once, plus one shuffling order per epoch; the loss and metrics come back once per epoch.
-    assert calls["to_device"] == 2 + 3
+    assert calls["to_device"] == 2 + 3 + class_weights
     assert calls["to_host"] == 3

@@ -292,6 +292,10 @@ def test_pop_takes_the_last_layer_off():
     (lambda: losses.CategoricalCrossentropy(label_smoothing=0.1), "softmax", "one-hot"),
     (lambda: losses.SparseCategoricalCrossentropy(from_logits=True), None, "labels"),
     (lambda: losses.BinaryCrossentropy(from_logits=True, label_smoothing=0.2), None, "one-hot"),
+    (lambda: losses.BinaryFocalCrossentropy(apply_class_balancing=True, alpha=0.4, gamma=1.5, label_smoothing=0.1),
+     "sigmoid", "one-hot"),
+    (lambda: losses.CategoricalFocalCrossentropy(alpha=np.array([0.5, 2.0, 1.0]), gamma=3.0, from_logits=True), None,
+     "one-hot"),
 ])
 def test_a_loss_with_arguments_comes_back_with_them(tmp_path, loss, activation, targets):
     set_random_seed(0)
