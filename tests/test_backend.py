@@ -1,6 +1,7 @@
 """The array backend: switching by name, context and environment; CuPy's refusal; float32 kept;
 NumPy and array_api_strict agreeing; one host/device transfer per fit, not per step."""
 
+import math
 import subprocess
 import sys
 import types
@@ -8,7 +9,7 @@ import types
 import numpy as np
 import pytest
 
-from tinynet import backend
+from tinynet import backend, losses
 from tinynet.layers import Dense, Dropout
 from tinynet.models import Sequential
 from tinynet.utils import set_random_seed, to_categorical
@@ -172,6 +173,41 @@ def test_window_view_holds_every_window_without_copying(window, strides, size):
         assert backend.window_view(backend.asarray(images), window, strides, size) is None
 
 
+# Where erf is tested: a wide sweep, the tiniest numbers (down to the subnormals, where erf(x) is
+# 2 x / sqrt(pi)), the borders between Cody's intervals, the tails where erf rounds to -1 and 1 and
+# erfc underflows, and the infinities.
+_sweep = np.random.default_rng(5).uniform(-7.0, 7.0, 2000)
+_tiny = np.logspace(-310, -1, 200)
+_borders = np.array([0.0, 0.46875, np.nextafter(0.46875, 1), 4.0, np.nextafter(4.0, 5), 5.9, 6.0, 9.0, 10.0, 26.5,
+                     27.3, 30.0, 1e10, 1e300, np.inf])
+ERF_POINTS = np.concatenate([_sweep, _tiny, -_tiny, _borders, -_borders])
+
+
+def test_erf_and_erfc_agree_with_pythons_to_float64_rounding(float64_backend):
+    """Within 1e-15 relative of math.erf and math.erfc (a few units in the last place), erfc
+    included where it is far below 1e-300, and with no overflow or invalid operation anywhere."""
+    x = backend.asarray(ERF_POINTS)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        erf, erfc = backend.to_numpy(backend.erf(x)), backend.to_numpy(backend.erfc(x))
+    assert erf.dtype == erfc.dtype == np.float64
+    np.testing.assert_allclose(erf, [math.erf(v) for v in ERF_POINTS], rtol=1e-15, atol=1e-322)
+    np.testing.assert_allclose(erfc, [math.erfc(v) for v in ERF_POINTS], rtol=1e-15, atol=1e-322)
+    infinite = np.isinf(ERF_POINTS)  # inf, then -inf
+    assert erf[infinite].tolist() == [1.0, -1.0] and erfc[infinite].tolist() == [0.0, 2.0]
+
+
+def test_erf_and_erfc_in_float32(array_backend):
+    """float32 stays float32, within 1e-6 relative (8 units in the last place) of the float32
+    rounding of the exact values at the same float32 inputs."""
+    with np.errstate(over="ignore"):  # 1e300 and 1e10 are inf in float32, as they should be
+        inputs = ERF_POINTS.astype(np.float32)
+    x = backend.asarray(inputs)
+    erf, erfc = backend.to_numpy(backend.erf(x)), backend.to_numpy(backend.erfc(x))
+    assert erf.dtype == erfc.dtype == np.float32
+    np.testing.assert_allclose(erf, np.float32([math.erf(v) for v in inputs.tolist()]), rtol=1e-6, atol=1e-44)
+    np.testing.assert_allclose(erfc, np.float32([math.erfc(v) for v in inputs.tolist()]), rtol=1e-6, atol=1e-44)
+
+
 def test_float32_stays_float32(array_backend):
     x, y = data()
     model = small_model(dropout=True)
@@ -199,8 +235,10 @@ def test_numpy_and_array_api_strict_train_the_same(monkeypatch):
     np.testing.assert_allclose(predictions["numpy"], predictions["array_api_strict"], atol=1e-5)
 
 
-def test_fit_moves_data_once_not_per_step(monkeypatch):
-    """On a pretend device, count every host/device transfer a 3-epoch fit makes."""
+@pytest.mark.parametrize("class_weights", [False, True], ids=["", "focal-loss-class-weights"])
+def test_fit_moves_data_once_not_per_step(monkeypatch, class_weights):
+    """On a pretend device, count every host/device transfer a 3-epoch fit makes (a focal loss's
+    class weights go once too)."""
     calls = {"to_device": 0, "to_host": 0}
     to_device, to_host = backend.asarray, backend.to_numpy
 
@@ -215,9 +253,12 @@ def test_fit_moves_data_once_not_per_step(monkeypatch):
     x, y = data(samples=400)
     with backend.use_backend("array_api_strict", "device1"):
         model = small_model()
+        if class_weights:
+            model.compile(loss=losses.CategoricalFocalCrossentropy(alpha=[0.5, 1.0, 2.0, 1.5]), optimizer="adam",
+                          metrics=["accuracy"])
         monkeypatch.setattr(backend, "asarray", counting_asarray)
         monkeypatch.setattr(backend, "to_numpy", counting_to_numpy)
         model.fit(x, y, batch_size=10, epochs=3, verbose=0)  # 120 steps
     # x and y once, plus one shuffling order per epoch; the loss and metrics come back once per epoch.
-    assert calls["to_device"] == 2 + 3
+    assert calls["to_device"] == 2 + 3 + class_weights
     assert calls["to_host"] == 3

@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from tinynet import backend, initializers
+from tinynet import activations, backend, initializers, losses
 from tinynet.callbacks import Callback, LearningRateScheduler
 from tinynet.datasets import mnist
 from tinynet.layers import (
@@ -317,6 +317,20 @@ def test_bad_input_is_refused_and_changes_nothing(case, data, array_backend):
     assert_same_state(before, state(model))
 
 
+def test_class_weights_for_other_classes_are_refused_before_a_step(data, array_backend):
+    """A focal loss's alpha holds one weight per class: for 2 classes on a 3-class model, fit
+    stops at the first batch's loss, before the weights or the optimizer change."""
+    model = Sequential([Dense(8, activation="relu", input_shape=(4,)), Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss=losses.CategoricalFocalCrossentropy(alpha=[1.0, 2.0]))
+    weights = model.get_weights()
+    with pytest.raises(ValueError) as error:
+        model.fit(data.x, data.y, verbose=0)
+    assert_message(error, ("alpha holds 2 class weights", "the predictions have 3 classes", "one weight per class"))
+    for old, new in zip(weights, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(new, old)
+    assert model.optimizer.iterations == 0
+
+
 @pytest.mark.parametrize("method", ["fit", "evaluate", "train_on_batch", "test_on_batch"])
 def test_training_or_evaluating_before_compile_is_refused(method, data):
     model = Sequential([Dense(3, activation="softmax", input_shape=(4,))])
@@ -459,6 +473,8 @@ OTHER_CASES = [
     Case("unknown-initializer", lambda d: Dense(3, kernel_initializer="glorot_unifrom"), ValueError,
          ("Unknown initializer 'glorot_unifrom'", "Did you mean 'glorot_uniform'?")),
     Case("activation-not-a-name", lambda d: Dense(3, activation=5), TypeError, ("activation name", "int")),
+    Case("gelu-approximate-text", lambda d: activations.gelu(d.x, approximate="tanh"), TypeError,
+         ("approximate must be True or False", "'tanh'")),
     Case("input_shape-zero", lambda d: Dense(3, input_shape=(0,)), ValueError,
          ("input_shape must be a tuple of positive integers", "(0,)")),
     Case("Dropout-rate-1.5", lambda d: Dropout(1.5), ValueError, ("Dropout rate", "[0, 1)", "1.5")),

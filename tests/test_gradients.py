@@ -24,7 +24,7 @@ def as_numpy(array):
 @pytest.mark.parametrize(
     "name",
     ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "softplus", "softsign", "swish", "relu6",
-     "hard_sigmoid", "hard_silu", "exponential", "mish", "softmax"],
+     "hard_sigmoid", "hard_silu", "exponential", "mish", "gelu", "approximate_gelu", "softmax"],
 )
 def test_activation_gradients(float64_backend, name):
     z = rng.normal(size=(4, 5)) * 3
@@ -47,11 +47,12 @@ def test_activation_gradients(float64_backend, name):
 
 
 def _targets(name, shape):
-    if name in ("categorical_crossentropy", "categorical_hinge"):
+    if name in ("categorical_crossentropy", "categorical_hinge", "categorical_focal_crossentropy"):
         return np.eye(shape[1])[rng.integers(0, shape[1], shape[0])]
     if name == "sparse_categorical_crossentropy":
         return rng.integers(0, shape[1], shape[0]).astype(np.int64)
-    if name in ("binary_crossentropy", "hinge", "squared_hinge"):  # 0/1, which the hinges turn into -1/1
+    # 0/1, which the hinges turn into -1/1
+    if name in ("binary_crossentropy", "binary_focal_crossentropy", "hinge", "squared_hinge"):
         return rng.integers(0, 2, shape).astype(np.float64)
     if name == "kl_divergence":
         return _soft_labels(name, shape)
@@ -71,6 +72,8 @@ def _y_true(name, y):
         "categorical_crossentropy",
         "sparse_categorical_crossentropy",
         "binary_crossentropy",
+        "binary_focal_crossentropy",
+        "categorical_focal_crossentropy",
         "mean_squared_error",
         "mean_absolute_error",
         "mean_absolute_percentage_error",
@@ -111,7 +114,18 @@ LOSSES_WITH_ARGUMENTS = {
     "BinaryCrossentropy(from_logits=True, label_smoothing=0.2)": lambda: losses.BinaryCrossentropy(
         from_logits=True, label_smoothing=0.2),
     "Huber(delta=0.3)": lambda: losses.Huber(delta=0.3),
+    "BinaryFocalCrossentropy(apply_class_balancing=True, alpha=0.4, gamma=1.5, label_smoothing=0.2)": lambda: (
+        losses.BinaryFocalCrossentropy(apply_class_balancing=True, alpha=0.4, gamma=1.5, label_smoothing=0.2)),
+    "BinaryFocalCrossentropy(gamma=0)": lambda: losses.BinaryFocalCrossentropy(gamma=0),
+    "BinaryFocalCrossentropy(from_logits=True, apply_class_balancing=True, gamma=3)": lambda: (
+        losses.BinaryFocalCrossentropy(from_logits=True, apply_class_balancing=True, gamma=3)),
+    "CategoricalFocalCrossentropy(alpha=0.6, gamma=0.5, label_smoothing=0.1)": lambda: (
+        losses.CategoricalFocalCrossentropy(alpha=0.6, gamma=0.5, label_smoothing=0.1)),
+    "CategoricalFocalCrossentropy(from_logits=True, gamma=3)": lambda: (
+        losses.CategoricalFocalCrossentropy(from_logits=True, gamma=3)),
 }
+# The activation whose probabilities a loss that does not fuse with it expects after the last layer.
+PROBABILITIES_FROM = {"binary_focal_crossentropy": "sigmoid", "categorical_focal_crossentropy": "softmax"}
 
 
 @pytest.mark.parametrize("description", list(LOSSES_WITH_ARGUMENTS))
@@ -130,11 +144,13 @@ def test_loss_with_arguments_gradients(float64_backend, description):
     assert_gradients_close(analytic, numerical_gradient(value, p.copy()))
 
 
-def test_categorical_crossentropy_gradient_with_unnormalised_rows(float64_backend):
+@pytest.mark.parametrize("loss", [losses.CategoricalCrossentropy(),
+                                  losses.CategoricalFocalCrossentropy(alpha=[0.2, 1.5, 0.7], gamma=2.5)],
+                         ids=["categorical_crossentropy", "categorical_focal_crossentropy-class-weights"])
+def test_categorical_crossentropy_gradient_with_unnormalised_rows(float64_backend, loss):
     # Keras divides each row by its sum before the logarithm; the gradient must follow.
     p = rng.uniform(0.05, 0.6, size=(5, 3))
     y = np.eye(3)[[0, 2, 1, 1, 0]]
-    loss = losses.CategoricalCrossentropy()
 
     def value(p_values):
         return float(as_numpy(loss.value(backend.asarray(y), backend.asarray(p_values))))
@@ -284,6 +300,8 @@ LAST_LAYERS = {
         ("poisson", "softmax in Dense"),
         ("hinge", "Dense, then Activation('sigmoid')"),
         ("squared_hinge", "Dense, then Activation('sigmoid')"),
+        ("binary_focal_crossentropy", "Dense, then Activation('sigmoid')"),
+        ("categorical_focal_crossentropy", "softmax in Dense"),
     ],
 )
 @pytest.mark.parametrize("weighted", [False, True], ids=["", "sample-weighted"])
@@ -351,9 +369,9 @@ def test_a_saturated_output_reports_the_loss_from_its_logits_and_its_exact_gradi
 @pytest.mark.parametrize("weighted", [False, True], ids=["", "sample-weighted"])
 def test_whole_model_gradients_with_loss_arguments(float64_backend, description, weighted):
     """A last Dense layer without activation for the losses from logits, with its activation for
-    the others (fused with the loss, smoothed labels and all)."""
+    the others (fused with the loss where it fuses, smoothed labels and all)."""
     loss = LOSSES_WITH_ARGUMENTS[description]()
-    activation = None if loss.from_logits else loss.fused_activation
+    activation = None if loss.from_logits else PROBABILITIES_FROM.get(loss.name, loss.fused_activation)
     model = Sequential([Dense(5, activation="tanh", input_shape=(4,), bias_initializer="random_normal"),
                         Dense(3, activation=activation, bias_initializer="random_normal")])
     model.compile(loss=loss, optimizer="sgd")

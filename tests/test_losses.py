@@ -40,6 +40,16 @@ _SMOOTHED_BINARY_STEP = (0.7021485567092896,
                          [-0.592605, -0.33144218, -0.21764405, -0.584901, 0.8696839, -0.24795537,
                           0.16308586, -0.12796281, 0.7900078, 0.66097087, 0.31564838, -1.1025182],
                          [0.00219569, 0.05984644, 0.0969678])
+# The same for the focal losses, on TensorFlow (and JAX, to 1e-9), with one-hot targets. Neither
+# fuses with its activation, so after a sigmoid or a softmax the step is the one from the logits.
+_FOCAL_BINARY_STEP = (0.10890828,
+                      [-0.59230387, -0.33113787, -0.21811518, -0.58490098, 0.86968392, -0.24795537,
+                       0.16376704, -0.12904263, 0.79064023, 0.66030556, 0.31612033, -1.1020628],
+                      [0.0022018014, 0.063144907, 0.09673325])
+_FOCAL_CATEGORICAL_STEP = (0.19071169,
+                           [-0.59244174, -0.33128345, -0.21740267, -0.58490098, 0.86968392, -0.24795537,
+                            0.1629177, -0.12536423, 0.7893815, 0.66093934, 0.31621113, -1.1020485],
+                           [0.0034594035, 0.069633834, 0.10087444])
 KERAS_STEPS = {
     "SparseCategoricalCrossentropy(from_logits=True)": (
         None, lambda: losses.SparseCategoricalCrossentropy(from_logits=True), "labels", _SPARSE_STEP),
@@ -54,6 +64,19 @@ KERAS_STEPS = {
         _SMOOTHED_BINARY_STEP),
     "sigmoid, BinaryCrossentropy(label_smoothing=0.2)": (
         "sigmoid", lambda: losses.BinaryCrossentropy(label_smoothing=0.2), "one-hot", _SMOOTHED_BINARY_STEP),
+    "BinaryFocalCrossentropy(apply_class_balancing=True, from_logits=True, label_smoothing=0.1)": (
+        None,
+        lambda: losses.BinaryFocalCrossentropy(apply_class_balancing=True, from_logits=True, label_smoothing=0.1),
+        "one-hot", _FOCAL_BINARY_STEP),
+    "sigmoid, BinaryFocalCrossentropy(apply_class_balancing=True, label_smoothing=0.1)": (
+        "sigmoid", lambda: losses.BinaryFocalCrossentropy(apply_class_balancing=True, label_smoothing=0.1),
+        "one-hot", _FOCAL_BINARY_STEP),
+    "CategoricalFocalCrossentropy(alpha=[0.2, 0.5, 0.3], gamma=1.5, from_logits=True)": (
+        None, lambda: losses.CategoricalFocalCrossentropy(alpha=[0.2, 0.5, 0.3], gamma=1.5, from_logits=True),
+        "one-hot", _FOCAL_CATEGORICAL_STEP),
+    "softmax, CategoricalFocalCrossentropy(alpha=[0.2, 0.5, 0.3], gamma=1.5)": (
+        "softmax", lambda: losses.CategoricalFocalCrossentropy(alpha=[0.2, 0.5, 0.3], gamma=1.5), "one-hot",
+        _FOCAL_CATEGORICAL_STEP),
 }
 
 
@@ -159,6 +182,20 @@ def test_label_smoothing_on_probabilities_is_the_formula(float64_backend):
     (lambda: losses.CategoricalCrossentropy(label_smoothing=-0.1), ValueError, "from 0 to 1; got -0.1"),
     (lambda: losses.CategoricalCrossentropy(label_smoothing="0.1"), ValueError, "from 0 to 1; got '0.1'"),
     (lambda: losses.categorical_crossentropy(np.eye(2), np.eye(2), label_smoothing=True), ValueError, "got True"),
+    (lambda: losses.BinaryFocalCrossentropy(apply_class_balancing="yes"), TypeError,
+     "apply_class_balancing must be True or False; got 'yes'"),
+    (lambda: losses.BinaryFocalCrossentropy(alpha=1.5), ValueError, "alpha must be a number from 0 to 1; got 1.5"),
+    (lambda: losses.BinaryFocalCrossentropy(alpha=[0.2, 0.8]), ValueError, "from 0 to 1; got \\[0.2, 0.8\\]"),
+    (lambda: losses.BinaryFocalCrossentropy(gamma=-1), ValueError, "gamma must be a number >= 0; got -1"),
+    (lambda: losses.CategoricalFocalCrossentropy(gamma=float("nan")), ValueError,
+     "gamma must be a number >= 0; got nan"),
+    (lambda: losses.CategoricalFocalCrossentropy(alpha=-0.25), ValueError,
+     "alpha must be a number >= 0, or a list of them with one weight per class; got -0.25"),
+    (lambda: losses.CategoricalFocalCrossentropy(alpha=[0.5, -1.0]), ValueError, "got \\[0.5, -1.0\\]"),
+    (lambda: losses.CategoricalFocalCrossentropy(alpha=[]), ValueError, "got \\[\\]"),
+    (lambda: losses.CategoricalFocalCrossentropy(alpha="0.25"), ValueError, "got '0.25'"),
+    (lambda: losses.categorical_focal_crossentropy(np.eye(3), np.eye(3) * 0.8 + 0.05, alpha=[1.0, 2.0]), ValueError,
+     "alpha holds 2 class weights, but the predictions have 3 classes \\(shape \\(3, 3\\)\\)"),
 ])
 def test_bad_loss_arguments_are_refused_with_what_was_given(make, error, message):
     with pytest.raises(error, match=message):
@@ -171,6 +208,19 @@ def test_loss_arguments_show_in_repr_and_config():
     assert repr(loss) == "CategoricalCrossentropy(from_logits=False, label_smoothing=0.1)"
     assert losses.SparseCategoricalCrossentropy(from_logits=True).get_config() == {"from_logits": True}
     assert repr(losses.MeanSquaredError()) == "MeanSquaredError()"
+
+
+def test_focal_loss_arguments_show_in_config_with_kerass_defaults():
+    assert losses.BinaryFocalCrossentropy().get_config() == {
+        "apply_class_balancing": False, "alpha": 0.25, "gamma": 2.0, "from_logits": False, "label_smoothing": 0.0}
+    assert losses.CategoricalFocalCrossentropy().get_config() == {
+        "alpha": 0.25, "gamma": 2.0, "from_logits": False, "label_smoothing": 0.0}
+    # Class weights from NumPy (scikit-learn's compute_class_weight gives an array) become a list
+    # of floats, which the saved model's JSON can hold.
+    loss = losses.CategoricalFocalCrossentropy(alpha=np.array([0.5, 2.0, 1.25]), gamma=np.float32(1.5))
+    assert loss.get_config()["alpha"] == [0.5, 2.0, 1.25] and type(loss.get_config()["gamma"]) is float
+    assert repr(loss) == ("CategoricalFocalCrossentropy(alpha=[0.5, 2.0, 1.25], gamma=1.5, from_logits=False, "
+                          "label_smoothing=0.0)")
 
 
 # --- the TensorFlow quickstart's model ----------------------------------------------------------------
@@ -255,6 +305,11 @@ P = np.array([[0.2, 0.7, 0.1], [0.5, -0.3, 2.5], [0.05, 0.15, 0.8], [1.9, -1.2, 
 Y_SIGNED = np.array([[-1.0, 1.0, -1.0], [1.0, -1.0, 1.0], [0.5, 2.0, -1.0], [1.0, 1.0, -1.0]])
 COUNTS = np.array([[0.3, 2.0, 0.0], [4.0, 0.1, 1.0], [0.0, 1.5, 3.0], [2.2, 0.7, 0.05]])
 PROBABILITIES = np.array([[0.25, 0.6, 0.15], [0.5, 0.3, 0.2], [0.05, 0.15, 0.8], [0.7, 0.2, 0.1]])
+SOFT = np.array([[0.1, 0.8, 0.3], [1.0, 0.5, 0.0], [0.2, 0.0, 0.9], [0.6, 0.6, 0.4]])
+# Predictions of exactly 0 and 1, where the cross-entropies' clip acts: the focal losses clip p in
+# their logarithm only, so a right prediction of exactly 0 or 1 costs exactly 0.
+Y_EDGES, P_EDGES = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.array([[0.9, 0.2], [0.0, 1.0], [1.0, 0.4]])
+P_CLASSES_EDGES = np.array([[0.6, 0.3, 0.3], [0.5, 0.0, 0.5], [0.0, 0.0, 1.0], [0.2, 0.7, 0.1]])
 
 # Each sample's loss from Keras 3.15's function forms on TensorFlow, given these float64 arrays
 # (keras.losses.huber(Y01, 2 * P), ...), which TensorFlow computes in float64.
@@ -286,6 +341,41 @@ KERAS_VALUES = {
                                         0.2454951387983028]),
     "cosine_similarity": ("cosine_similarity", {}, Y_SIGNED, P,
                           [-0.31426968052735443, -0.7421823211823151, 0.2542161488578884, -0.07588252361140425]),
+    "binary_focal_crossentropy": ("binary_focal_crossentropy", {}, Y01, PROBABILITIES,
+                                  [0.03445630174816493, 0.07143776071568021, 0.004236883734079066,
+                                   0.5403468477447037]),
+    "binary_focal_crossentropy, class balancing": (
+        "binary_focal_crossentropy", {"apply_class_balancing": True, "alpha": 0.4, "gamma": 1.5}, Y01, PROBABILITIES,
+        [0.02631099068841176, 0.04838851939431391, 0.00466413674576168, 0.29523992363920193]),
+    "binary_focal_crossentropy, soft targets smoothed": (
+        "binary_focal_crossentropy", {"gamma": 3.0, "label_smoothing": 0.1}, SOFT, PROBABILITIES,
+        [0.03519952911471775, 0.06258074053332074, 0.007833820456809209, 0.10874584476508044]),
+    "binary_focal_crossentropy, from logits": (
+        "binary_focal_crossentropy", {"apply_class_balancing": True, "from_logits": True, "label_smoothing": 0.2},
+        Y01, P * 3, [0.1480605898700871, 1.2877647243334935, 0.12303500780937472, 1.3768708902621085]),
+    "binary_focal_crossentropy, predictions of 0 and 1": (
+        "binary_focal_crossentropy", {"gamma": 1.5}, Y_EDGES, P_EDGES, [0.011645179014228534, 0.0, 0.21292672468996846]),
+    "binary_focal_crossentropy, predictions of 0 and 1, smoothed": (
+        "binary_focal_crossentropy", {"gamma": 1.5, "label_smoothing": 0.1}, Y_EDGES, P_EDGES,
+        [0.021766678967604616, 0.009010290448126086, 0.20753714969125586]),
+    "categorical_focal_crossentropy": ("categorical_focal_crossentropy", {}, Y01, PROBABILITIES,
+                                       [0.020433024950639634, 0.04332169878499658, 0.002231435513142096,
+                                        0.25751006598945597]),
+    "categorical_focal_crossentropy, predictions of 0 and 1, rows not summing to 1": (
+        "categorical_focal_crossentropy", {}, np.eye(3)[[0, 1, 2, 1]], P_CLASSES_EDGES,
+        [0.04332169878499658, 4.029523106834838, 2.500000121052339e-22, 0.008025186238621472]),
+    "categorical_focal_crossentropy, smoothed": (
+        "categorical_focal_crossentropy", {"alpha": 0.5, "gamma": 1.0, "label_smoothing": 0.2}, Y01, PROBABILITIES,
+        [0.17695220005253562, 0.22119293222050268, 0.1679556960148745, 0.6305827785396967]),
+    "categorical_focal_crossentropy, from logits": (
+        "categorical_focal_crossentropy", {"from_logits": True}, Y01, P * 3,
+        [0.006421238165083422, 1.4932646204457556, 0.002179915552762421, 2.3273636417842565]),
+    # Keras on TensorFlow rounds a list of class weights to float32 (0.2 becomes 0.200000003):
+    # these numbers are Keras's on JAX (with float64 enabled), which keeps them.
+    "categorical_focal_crossentropy, class weights, rows not summing to 1": (
+        "categorical_focal_crossentropy", {"alpha": [0.2, 0.5, 0.3], "gamma": 2.5}, Y01,
+        PROBABILITIES * [1.0, 2.0, 0.5],
+        [0.002512595882200954, 0.045505367156734124, 0.028055535753216867, 0.1813694527501283]),
 }
 
 
@@ -300,6 +390,16 @@ def test_more_losses_give_kerass_values(float64_backend, case):
     assert backend.to_scalar(loss(backend.asarray(y), backend.asarray(p))) == pytest.approx(np.mean(expected), rel=1e-12)
 
 
+def test_focal_losses_with_gamma_0_are_the_crossentropies(float64_backend):
+    """No focal factor: the binary one is the binary cross-entropy; the categorical one with
+    alpha=1 is the categorical cross-entropy."""
+    y, p = backend.asarray(Y01), backend.asarray(PROBABILITIES)
+    np.testing.assert_allclose(backend.to_numpy(losses.binary_focal_crossentropy(y, p, gamma=0)),
+                               backend.to_numpy(losses.binary_crossentropy(y, p)), rtol=1e-15)
+    np.testing.assert_allclose(backend.to_numpy(losses.categorical_focal_crossentropy(y, p, alpha=1.0, gamma=0)),
+                               backend.to_numpy(losses.categorical_crossentropy(y, p)), rtol=1e-15)
+
+
 @pytest.mark.parametrize("name, cls", [
     ("Huber", losses.Huber), ("huber", losses.Huber), ("KLDivergence", losses.KLDivergence),
     ("kl_divergence", losses.KLDivergence), ("kld", losses.KLDivergence), ("KLD", losses.KLDivergence),
@@ -308,7 +408,10 @@ def test_more_losses_give_kerass_values(float64_backend, case):
     ("Poisson", losses.Poisson), ("MeanAbsolutePercentageError", losses.MeanAbsolutePercentageError),
     ("mape", losses.MeanAbsolutePercentageError), ("MeanSquaredLogarithmicError", losses.MeanSquaredLogarithmicError),
     ("msle", losses.MeanSquaredLogarithmicError), ("CosineSimilarity", losses.CosineSimilarity),
-    ("cosine_similarity", losses.CosineSimilarity),
+    ("cosine_similarity", losses.CosineSimilarity), ("BinaryFocalCrossentropy", losses.BinaryFocalCrossentropy),
+    ("binary_focal_crossentropy", losses.BinaryFocalCrossentropy),
+    ("CategoricalFocalCrossentropy", losses.CategoricalFocalCrossentropy),
+    ("categorical_focal_crossentropy", losses.CategoricalFocalCrossentropy),
 ])
 def test_more_losses_by_kerass_names(name, cls):
     assert type(losses.get(name)) is cls

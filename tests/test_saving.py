@@ -87,6 +87,22 @@ def test_the_activation_layers_come_back(tmp_path):
     np.testing.assert_array_equal(load_model(path).predict(x), model.predict(x))
 
 
+def test_gelu_comes_back_in_both_forms(tmp_path):
+    """The exact form by Keras's name "gelu", the tanh approximation by tinynet's own name."""
+    model = Sequential([Dense(6, activation="gelu", input_shape=(4,)),
+                        Dense(5, activation=activations.ApproximateGELU()), Activation("approximate_gelu"),
+                        Dense(3, activation=activations.gelu)])
+    model.compile(optimizer="adam", loss="mse")
+    model.save(tmp_path / "gelu.npz")
+    kinds = [activations.GELU, activations.ApproximateGELU, activations.ApproximateGELU, activations.GELU]
+    for loaded in (load_model(tmp_path / "gelu.npz"), model_from_json(model.to_json()), clone_model(model)):
+        assert [type(layer.activation) for layer in loaded.layers] == kinds
+    assert [layer.get_config()["activation"] for layer in model.layers] == ["gelu", "approximate_gelu",
+                                                                           "approximate_gelu", "gelu"]
+    x = rng.normal(size=(5, 4)).astype(np.float32)
+    np.testing.assert_array_equal(load_model(tmp_path / "gelu.npz").predict(x), model.predict(x))
+
+
 def test_the_initializers_with_arguments_come_back():
     model = Sequential([
         Dense(4, input_shape=(3,), kernel_initializer=initializers.VarianceScaling(2.0, "fan_out", "uniform"),
@@ -276,6 +292,10 @@ def test_pop_takes_the_last_layer_off():
     (lambda: losses.CategoricalCrossentropy(label_smoothing=0.1), "softmax", "one-hot"),
     (lambda: losses.SparseCategoricalCrossentropy(from_logits=True), None, "labels"),
     (lambda: losses.BinaryCrossentropy(from_logits=True, label_smoothing=0.2), None, "one-hot"),
+    (lambda: losses.BinaryFocalCrossentropy(apply_class_balancing=True, alpha=0.4, gamma=1.5, label_smoothing=0.1),
+     "sigmoid", "one-hot"),
+    (lambda: losses.CategoricalFocalCrossentropy(alpha=np.array([0.5, 2.0, 1.0]), gamma=3.0, from_logits=True), None,
+     "one-hot"),
 ])
 def test_a_loss_with_arguments_comes_back_with_them(tmp_path, loss, activation, targets):
     set_random_seed(0)

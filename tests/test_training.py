@@ -61,6 +61,7 @@ EXPECTED_ACTIVATIONS = {
     "hard_silu": np.where(Z <= -3, 0, np.where(Z >= 3, Z, Z * (Z + 3) / 6)),
     "hard_swish": np.where(Z <= -3, 0, np.where(Z >= 3, Z, Z * (Z + 3) / 6)),
     "mish": Z * np.tanh(np.logaddexp(0, Z)),
+    "gelu": Z * 0.5 * np.vectorize(math.erfc)(-Z / math.sqrt(2)),
     "softmax": SAFE_EXP / SAFE_EXP.sum(axis=1, keepdims=True),
 }
 
@@ -74,12 +75,51 @@ KERAS_ACTIVATIONS = {
                     2.7182817, 12.182494, 20.085537, 54.59815, 403.4288, 1096.6332, 485165184.0],
     "mish": [-2.807287e-12, -0.072591737, -0.14564745, -0.19681618, -0.30340144, -0.15113318, 0, 0.20800136,
              0.8650985, 2.4713924, 2.9865355, 3.9974127, 5.999927, 6.999989, 20],
+    "gelu": [0, -0.00012668503, -0.004049696, -0.015524165, -0.15865527, -0.11462659, 0, 0.18537343, 0.8413447,
+             2.4844759, 2.9959502, 3.9998734, 6, 7, 20],
 }
 
 
 @pytest.mark.parametrize("name", list(KERAS_ACTIVATIONS))
 def test_activations_give_kerass_numbers(name):
     np.testing.assert_allclose(getattr(activations, name)(KERAS_X), KERAS_ACTIVATIONS[name], rtol=1e-6, atol=1e-7)
+
+
+# Keras 3.15's keras.activations.gelu(KERAS_X in float64) and gelu(..., approximate=True), on JAX
+# with float64 enabled (JAX_ENABLE_X64=1). Keras on TensorFlow differs from them by up to 3e-7
+# relative, as TensorFlow rounds the tanh form's 0.044715 to float32 even in float64.
+KERAS_GELU = {
+    False: [-1.4720141781443724e-196, -0.00012668496733247945, -0.004049694094890279, -0.01552416331444033,
+            -0.15865525393145707, -0.11462657653421583, 0.0, 0.18537343538671314, 0.8413447460685429,
+            2.4844758366855597, 2.99595030590511, 3.9998733150326675, 5.999999994080474, 6.999999999991041, 20.0],
+    True: [-0.0, -7.02459481924933e-05, -0.003637392081773161, -0.0150842660899983, -0.1588080093917233,
+           -0.1146290796485276, 0.0, 0.18537093227240137, 0.8411919906082768, 2.4849157339100016,
+           2.996362607918227, 3.9999297540518075, 5.9999999999156035, 6.9999999999999964, 20.0],
+}
+
+
+@pytest.mark.parametrize("approximate", [False, True], ids=["exact", "approximate"])
+def test_gelu_gives_kerass_float64_numbers(float64_backend, approximate):
+    """Both forms, by the function and by name in a layer, to 1e-12 (1 + tanh(u) cancels near
+    x = -3, leaving the tanh form about 13 good digits; the exact one keeps its accuracy down to
+    gelu(-30) = -1.5e-196)."""
+    x = KERAS_X.astype(np.float64)
+    by_function = backend.to_numpy(activations.gelu(backend.asarray(x), approximate=approximate))
+    by_layer = Activation("approximate_gelu" if approximate else "gelu")(x)
+    for got in (by_function, by_layer):
+        np.testing.assert_allclose(got, KERAS_GELU[approximate], rtol=1e-12, atol=0)
+    assert by_layer.dtype == np.float64
+
+
+def test_gelu_takes_approximate_as_keras_does():
+    """activation="gelu" is the exact form, as Keras's default; the tanh form is the class
+    ApproximateGELU, also by tinynet's own name "approximate_gelu" (Keras has none)."""
+    assert type(activations.get("gelu")) is activations.GELU
+    assert type(activations.get(activations.gelu)) is activations.GELU
+    assert type(Dense(2, activation=activations.ApproximateGELU()).activation) is activations.ApproximateGELU
+    x = np.linspace(-5, 5, 11)
+    difference = activations.gelu(x) - activations.gelu(x, approximate=True)
+    assert 1e-5 < np.max(np.abs(difference)) < 5e-4  # close, and not the same function
 
 
 def test_activation_layers_give_kerass_numbers():

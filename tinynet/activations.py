@@ -14,6 +14,8 @@ Writing ``g = dL/da`` (the gradient arriving from above), the chain rule gives
 on all inputs, ``dL/dz = a * (g - sum(g * a))`` (derived in :class:`Softmax`).
 """
 
+import math
+
 from tinynet import backend
 from tinynet.utils.lookup import from_function, lookup
 
@@ -305,6 +307,62 @@ class Mish(ActivationFunction):
         return grad_output * (t + self.inputs * (1.0 - t * t) * sigmoid_z)
 
 
+class GELU(ActivationFunction):
+    """``f(z) = z * Phi(z) = 0.5 z (1 + erf(z / sqrt(2)))``, with ``Phi`` the standard normal
+    distribution function: the Gaussian error linear unit (Hendrycks and Gimpel, 2016), Keras's
+    ``gelu`` in its exact form (``approximate=False``, the default). Smooth, and not monotonic
+    like swish: it dips to -0.17 near ``z = -0.75``.
+
+    ``erf`` is :func:`tinynet.backend.erf`, tinynet's own, as NumPy and the Array API have none
+    (its docstring says why). ``Phi(z)`` is computed as ``0.5 erfc(-z / sqrt(2))``, as Keras on
+    TensorFlow and on JAX computes it: the same number, without the cancellation in ``1 + erf``
+    that would round ``gelu(-9)`` to 0 where it is ``-1.0e-18``.
+    """
+
+    name = "gelu"
+
+    def forward(self, z):
+        self.inputs = z
+        self.cdf = 0.5 * backend.erfc(z / -math.sqrt(2.0))
+        return z * self.cdf
+
+    def backward(self, grad_output):
+        # Product rule: f'(z) = Phi(z) + z Phi'(z), and Phi' is the normal density
+        # phi(z) = exp(-z^2 / 2) / sqrt(2 pi).
+        z = self.inputs
+        density = backend.namespace().exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+        return grad_output * (self.cdf + z * density)
+
+
+class ApproximateGELU(ActivationFunction):
+    """``f(z) = 0.5 z (1 + tanh(u))`` with ``u = sqrt(2 / pi) (z + 0.044715 z^3)``: GELU with
+    ``Phi(z)`` replaced by a tanh that stays within 2e-4 of it (as in BERT and GPT-2), Keras's
+    ``gelu(x, approximate=True)``.
+
+    Keras has no name for this form: a layer gets it through a function of one's own
+    (``activation=lambda x: gelu(x, approximate=True)``), which cannot be saved by name. tinynet
+    has no automatic differentiation, so it needs a class: ``Dense(64, activation=ApproximateGELU())``
+    (or ``activation="approximate_gelu"``, a name of tinynet's own), which ``model.save`` keeps.
+    """
+
+    name = "approximate_gelu"
+    coefficient = 0.044715
+
+    def forward(self, z):
+        self.inputs = z
+        u = math.sqrt(2.0 / math.pi) * (z + self.coefficient * z * z * z)
+        self.gate = 0.5 * (1.0 + backend.namespace().tanh(u))
+        return z * self.gate
+
+    def backward(self, grad_output):
+        # With t = tanh(u), the gate is h = (1 + t) / 2 and f = z h, so f'(z) = h + z h'(z), where
+        # h'(z) = (1 - t^2) / 2 * du/dz and du/dz = sqrt(2 / pi) (1 + 3 * 0.044715 z^2).
+        # 1 - t^2 = 4 h (1 - h), so the gate we kept is all the tanh we need.
+        z, h = self.inputs, self.gate
+        du_dz = math.sqrt(2.0 / math.pi) * (1.0 + 3.0 * self.coefficient * z * z)
+        return grad_output * (h + z * 2.0 * h * (1.0 - h) * du_dz)
+
+
 class Softmax(ActivationFunction):
     """``f(z)_i = exp(z_i) / sum_j exp(z_j)`` along the last axis: a probability distribution.
 
@@ -348,7 +406,7 @@ class Softmax(ActivationFunction):
 _ACTIVATIONS = {
     cls.name: cls
     for cls in (Linear, Sigmoid, Tanh, ReLU, LeakyReLU, ELU, SELU, Softplus, Softsign, Swish, ReLU6,
-                HardSigmoid, HardSilu, Exponential, Mish, Softmax)
+                HardSigmoid, HardSilu, Exponential, Mish, GELU, ApproximateGELU, Softmax)
 }
 _ACTIVATIONS["silu"] = Swish  # Keras's other names for them
 _ACTIVATIONS["hard_swish"] = HardSilu
@@ -461,6 +519,15 @@ def mish(x):
     return Mish().forward(x)
 
 
+def gelu(x, approximate=False):
+    """``x * Phi(x) = 0.5 x (1 + erf(x / sqrt(2)))``, element-wise (see :class:`GELU`); with
+    ``approximate=True``, ``0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))`` (see
+    :class:`ApproximateGELU`)."""
+    if approximate not in (True, False):
+        raise TypeError(f"approximate must be True or False; got {approximate!r}.")
+    return (ApproximateGELU() if approximate else GELU()).forward(x)
+
+
 def softmax(x):
     """``exp(x) / sum(exp(x))`` along the last axis."""
     return Softmax().forward(x)
@@ -469,5 +536,5 @@ def softmax(x):
 _CLASS_OF_FUNCTION = {
     linear: Linear, sigmoid: Sigmoid, tanh: Tanh, relu: ReLU, leaky_relu: LeakyReLU, elu: ELU, selu: SELU,
     softplus: Softplus, softsign: Softsign, swish: Swish, relu6: ReLU6, hard_sigmoid: HardSigmoid,
-    hard_silu: HardSilu, exponential: Exponential, mish: Mish, softmax: Softmax,
+    hard_silu: HardSilu, exponential: Exponential, mish: Mish, gelu: GELU, softmax: Softmax,
 }

@@ -246,6 +246,175 @@ class BinaryCrossentropy(Loss):
         return _mean_per_sample(-(y_true * log_p + (1.0 - y_true) * log_not_p))
 
 
+class BinaryFocalCrossentropy(Loss):
+    """Binary cross-entropy with each element weighed by how wrong it is (Lin et al., 2017):
+    ``L = (1/(n k)) sum w (1 - p_t)^gamma * ce`` over ``n`` samples of ``k`` outputs, with
+    ``ce = -(y log p + (1 - y) log(1 - p))`` as in :class:`BinaryCrossentropy` and
+    ``1 - p_t = y (1 - p) + (1 - y) p``, the probability given to the wrong answer. The focal
+    factor ``(1 - p_t)^gamma`` fades out the examples the model already gets right, so that the
+    many easy ones do not drown the few hard ones; ``gamma=0`` gives the binary cross-entropy.
+
+    ``apply_class_balancing=True`` also weighs the classes: ``w = alpha`` for targets of 1 and
+    ``1 - alpha`` for targets of 0 (otherwise ``w = 1``). ``label_smoothing`` as in
+    :class:`BinaryCrossentropy`, applied to ``y`` everywhere, the focal factor included.
+
+    As in Keras, ``ce`` takes ``p`` clipped to ``[eps, 1 - eps]`` and the focal factor takes it as
+    it is. ``from_logits=True``: ``p = sigmoid(z)``, and ``ce`` is read off the log-sigmoids of
+    ``z`` with no clip, as Keras on TensorFlow computes it (on JAX, Keras clips there too; the two
+    differ only where ``p`` is within 1e-7 of 0 or 1). After a sigmoid layer the loss is computed
+    from its probabilities, as above: it does not fuse with the sigmoid as
+    :class:`BinaryCrossentropy` does.
+    """
+
+    name = "binary_focal_crossentropy"
+
+    def __init__(self, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0):
+        if apply_class_balancing not in (True, False):
+            raise TypeError(f"apply_class_balancing must be True or False; got {apply_class_balancing!r}.")
+        # Keras documents alpha in [0, 1] without checking it; outside it one class's weight
+        # would be negative.
+        if not _is_number(alpha) or not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"alpha must be a number from 0 to 1; got {alpha!r}.")
+        self.apply_class_balancing = bool(apply_class_balancing)
+        self.alpha = float(alpha)
+        self.gamma = _checked_gamma(gamma)
+        self.from_logits = _checked_from_logits(from_logits)
+        self.label_smoothing = _checked_label_smoothing(label_smoothing)
+        self._crossentropy = BinaryCrossentropy(label_smoothing=self.label_smoothing)  # for its smoothing
+
+    def get_config(self):
+        return {"apply_class_balancing": self.apply_class_balancing, "alpha": self.alpha, "gamma": self.gamma,
+                "from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
+
+    def _terms(self, y_true, y_pred):
+        """The smoothed targets ``y``, the probabilities ``p``, each element's ``ce`` and its
+        ``1 - p_t``, and the class weights ``w``."""
+        xp = backend.namespace()
+        y = self._crossentropy._smoothed(y_true)
+        if self.from_logits:  # y_pred is z
+            sigmoid = _sigmoid_of_logits(y_pred)
+            p = sigmoid.output
+            log_p, log_not_p = sigmoid.log_probabilities()
+        else:
+            p = y_pred
+            eps = backend.epsilon()
+            clipped = xp.clip(p, eps, 1.0 - eps)
+            log_p, log_not_p = xp.log(clipped), xp.log(1.0 - clipped)
+        crossentropy = -(y * log_p + (1.0 - y) * log_not_p)
+        # Keras computes 1 - p_t; this is the same number up to rounding, written as a sum of
+        # products of numbers in [0, 1], which no rounding makes negative (a fractional power of a
+        # negative number would be NaN).
+        miss = y * (1.0 - p) + (1.0 - y) * p
+        weight = self.alpha * y + (1.0 - self.alpha) * (1.0 - y) if self.apply_class_balancing else 1.0
+        return y, p, crossentropy, miss, weight
+
+    def per_sample(self, y_true, y_pred):
+        _, _, crossentropy, miss, weight = self._terms(y_true, y_pred)
+        return _mean_per_sample(weight * miss**self.gamma * crossentropy)
+
+    def gradient(self, y_true, y_pred):
+        # Each element's loss is w m^gamma ce with m = 1 - p_t; by the product rule its derivative
+        # with respect to the prediction x (p itself, or the logit z) is
+        #     w (gamma m^(gamma - 1) dm/dx ce + m^gamma dce/dx),
+        # divided by the n k elements the mean runs over. With p as the prediction,
+        # dm/dp = 1 - 2 y and dce/dp = (c - y) / (c (1 - c)) for c = clip(p) inside the clip
+        # range (0 where clipped). With z, p = sigmoid(z) and dp/dz = p (1 - p):
+        # dm/dz = (1 - 2 y) p (1 - p), and dce/dz = p - y (the denominator cancels).
+        xp = backend.namespace()
+        y, p, crossentropy, miss, weight = self._terms(y_true, y_pred)
+        if self.from_logits:
+            dmiss, dcrossentropy = (1.0 - 2.0 * y) * p * (1.0 - p), p - y
+        else:
+            eps = backend.epsilon()
+            clipped = xp.clip(p, eps, 1.0 - eps)
+            inside = (p > eps) & (p < 1.0 - eps)
+            slope = (clipped - y) / (clipped * (1.0 - clipped))
+            dmiss, dcrossentropy = 1.0 - 2.0 * y, xp.where(inside, slope, xp.zeros_like(slope))
+        # gamma = 0 makes the factor 1 and its slope 0 (the formula would give 0 * inf where m = 0).
+        focal_slope = self.gamma * miss ** (self.gamma - 1.0) if self.gamma else 0.0
+        grad = weight * (focal_slope * dmiss * crossentropy + miss**self.gamma * dcrossentropy)
+        return grad / _size(y_pred)
+
+
+class CategoricalFocalCrossentropy(Loss):
+    """Categorical cross-entropy with each class's term weighed by how wrong it is (Lin et al.,
+    2017): ``L = -(1/n) sum_samples sum_i alpha_i (1 - c_i)^gamma y_i log(c_i)`` for one-hot ``y``,
+    where ``c`` is each row of ``p`` divided by its sum and clipped to ``[eps, 1 - eps]``, as in
+    :class:`CategoricalCrossentropy`. The focal factor ``(1 - c_i)^gamma`` fades out the samples
+    whose true class already has a high probability; ``gamma=0`` and ``alpha=1`` give the
+    categorical cross-entropy.
+
+    ``alpha`` is one weight for every class or, as in Keras, a list of one weight per class (the
+    inverse class frequencies, say). ``label_smoothing`` as in :class:`CategoricalCrossentropy`.
+    ``from_logits=True``: ``p = softmax(z)``, then the same clipped formula, as Keras computes it on
+    every backend (unlike its cross-entropies from logits, which are exact): where the true class's
+    probability is below 1e-7, a row's loss stops growing at ``-alpha log(1e-7) = 16.1 alpha`` and
+    its gradient is 0. Like :class:`BinaryFocalCrossentropy`, it does not fuse with a softmax layer.
+    """
+
+    name = "categorical_focal_crossentropy"
+
+    def __init__(self, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0):
+        self.alpha = _checked_class_weights(alpha)
+        self.gamma = _checked_gamma(gamma)
+        self.from_logits = _checked_from_logits(from_logits)
+        self.label_smoothing = _checked_label_smoothing(label_smoothing)
+        self._crossentropy = CategoricalCrossentropy(label_smoothing=self.label_smoothing)  # smoothing, rows
+        self._alpha_on_device = (None, None)  # (backend, device, float type), the vector there
+
+    def get_config(self):
+        return {"alpha": self.alpha, "gamma": self.gamma, "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing}
+
+    def _class_weights(self, y_pred):
+        """``alpha`` as a number, or as a vector on the device, one weight per class: moved there
+        once per backend and float type, not once per batch."""
+        if not isinstance(self.alpha, list):
+            return self.alpha
+        if len(self.alpha) != y_pred.shape[-1]:
+            raise ValueError(
+                f"alpha holds {len(self.alpha)} class weights, but the predictions have {y_pred.shape[-1]} "
+                f"classes (shape {tuple(y_pred.shape)}): give one weight per class, or a single number."
+            )
+        where = (backend.get_backend(), str(backend.device()), backend.dtype_name(y_pred))
+        if self._alpha_on_device[0] != where:
+            self._alpha_on_device = (where, backend.asarray(self.alpha, dtype=where[2]))
+        return self._alpha_on_device[1]
+
+    def per_sample(self, y_true, y_pred):
+        xp = backend.namespace()
+        p = _softmax_of_logits(y_pred).output if self.from_logits else y_pred
+        alpha = self._class_weights(p)
+        _, clipped = self._crossentropy._normalised(p)
+        terms = alpha * (1.0 - clipped) ** self.gamma * self._crossentropy._smoothed(y_true) * xp.log(clipped)
+        return _mean_per_sample(-xp.sum(terms, axis=-1))
+
+    def gradient(self, y_true, y_pred):
+        if self.from_logits:  # y_pred is z: the chain rule through the softmax (see Softmax.backward)
+            softmax = _softmax_of_logits(y_pred)
+            return softmax.backward(self._gradient_wrt_probabilities(y_true, softmax.output))
+        return self._gradient_wrt_probabilities(y_true, y_pred)
+
+    def _gradient_wrt_probabilities(self, y_true, y_pred):
+        # With q = p / S (S the row's sum) and c = clip(q), a row's loss is
+        # l = -sum_i alpha_i (1 - c_i)^gamma y_i log(c_i), so
+        # dl/dc_i = -alpha_i y_i ((1 - c_i)^gamma / c_i - gamma (1 - c_i)^(gamma - 1) log(c_i))
+        #         = -alpha_i y_i (1 - c_i)^(gamma - 1) ((1 - c_i) / c_i - gamma log(c_i)),
+        # finite for every gamma >= 0 as 1 - c_i >= eps. It is dl/dq_i where q is inside the clip
+        # range (0 outside it), divided by the n rows; through the division by S, as in
+        # CategoricalCrossentropy.gradient, dL/dp_j = (dL/dq_j - sum_i dL/dq_i q_i) / S.
+        xp = backend.namespace()
+        eps = backend.epsilon()
+        y = self._crossentropy._smoothed(y_true)
+        q, c = self._crossentropy._normalised(y_pred)
+        alpha = self._class_weights(y_pred)
+        grad_c = -alpha * y * (1.0 - c) ** (self.gamma - 1.0) * ((1.0 - c) / c - self.gamma * xp.log(c))
+        inside = (q > eps) & (q < 1.0 - eps)
+        grad_q = xp.where(inside, grad_c / _rows(y_pred), xp.zeros_like(q))
+        total = xp.sum(y_pred, axis=-1, keepdims=True)
+        return (grad_q - xp.sum(grad_q * q, axis=-1, keepdims=True)) / total
+
+
 class MeanSquaredError(Loss):
     """``L = (1/(n k)) sum (p - y)^2``."""
 
@@ -524,6 +693,31 @@ def _checked_label_smoothing(label_smoothing):
     return float(label_smoothing)
 
 
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _checked_gamma(gamma):
+    # Keras does not check gamma; below 0 the focal factor would grow without bound as the
+    # predictions get right, the opposite of its purpose, so tinynet refuses.
+    if not _is_number(gamma) or not 0.0 <= gamma < math.inf:
+        raise ValueError(f"gamma must be a number >= 0; got {gamma!r}.")
+    return float(gamma)
+
+
+def _checked_class_weights(alpha):
+    """``alpha`` as a float, or as a list of floats, one per class (from a list, a tuple or a
+    NumPy array, such as scikit-learn's ``compute_class_weight`` gives), all finite and >= 0."""
+    if hasattr(alpha, "tolist"):  # a NumPy array or number
+        alpha = alpha.tolist()
+    if isinstance(alpha, (list, tuple)):
+        if alpha and all(_is_number(a) and 0.0 <= a < math.inf for a in alpha):
+            return [float(a) for a in alpha]
+    elif _is_number(alpha) and 0.0 <= alpha < math.inf:
+        return float(alpha)
+    raise ValueError(f"alpha must be a number >= 0, or a list of them with one weight per class; got {alpha!r}.")
+
+
 def _softmax_of_logits(z):
     """A Softmax that has seen ``z``: its ``output`` and its ``log_probabilities()``."""
     softmax = activations.Softmax()
@@ -576,6 +770,8 @@ _LOSSES = {
         CategoricalCrossentropy,
         SparseCategoricalCrossentropy,
         BinaryCrossentropy,
+        BinaryFocalCrossentropy,
+        CategoricalFocalCrossentropy,
         MeanSquaredError,
         MeanAbsoluteError,
         MeanAbsolutePercentageError,
@@ -642,6 +838,21 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
     """Each sample's binary cross-entropy, the mean over its outputs (see :class:`BinaryCrossentropy`)."""
     loss = BinaryCrossentropy(from_logits=from_logits, label_smoothing=label_smoothing)
+    return loss.per_sample(match_rank(y_true, y_pred), y_pred)
+
+
+def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False,
+                              label_smoothing=0.0):
+    """Each sample's binary focal cross-entropy, the mean over its outputs (see :class:`BinaryFocalCrossentropy`)."""
+    loss = BinaryFocalCrossentropy(apply_class_balancing=apply_class_balancing, alpha=alpha, gamma=gamma,
+                                   from_logits=from_logits, label_smoothing=label_smoothing)
+    return loss.per_sample(match_rank(y_true, y_pred), y_pred)
+
+
+def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0):
+    """Each sample's categorical focal cross-entropy (see :class:`CategoricalFocalCrossentropy`)."""
+    loss = CategoricalFocalCrossentropy(alpha=alpha, gamma=gamma, from_logits=from_logits,
+                                        label_smoothing=label_smoothing)
     return loss.per_sample(match_rank(y_true, y_pred), y_pred)
 
 
@@ -712,6 +923,8 @@ _CLASS_OF_FUNCTION = {
     categorical_crossentropy: CategoricalCrossentropy,
     sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
     binary_crossentropy: BinaryCrossentropy,
+    binary_focal_crossentropy: BinaryFocalCrossentropy,
+    categorical_focal_crossentropy: CategoricalFocalCrossentropy,
     mean_squared_error: MeanSquaredError,
     mean_absolute_error: MeanAbsoluteError,
     mean_absolute_percentage_error: MeanAbsolutePercentageError,
