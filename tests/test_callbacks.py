@@ -655,3 +655,30 @@ def test_lambda_callback_calls_the_functions_it_was_given():
     assert calls == [0, 1, (0, ["loss"]), 0, 1, (1, ["loss"]), "end"]
     with pytest.raises(TypeError, match="LambdaCallback on_epoch_end must be a function; got 3"):
         LambdaCallback(on_epoch_end=3)
+
+
+def test_lambda_callback_takes_every_hook_by_its_name_as_keras_3():
+    calls = []
+
+    def recorder(hook):
+        return lambda *arguments, **keywords: calls.append((hook, arguments, keywords))
+
+    hooks = ("on_test_begin", "on_test_batch_end", "on_test_end", "on_predict_begin", "on_predict_batch_begin",
+             "on_predict_end", "on_batch_end")
+    callback = LambdaCallback(**{hook: recorder(hook) for hook in hooks})
+    model = linear_model()
+    model.evaluate(X, Y, batch_size=8, verbose=0, callbacks=[callback])
+    assert [call[0] for call in calls] == ["on_test_begin", "on_test_batch_end", "on_test_batch_end", "on_test_end"]
+    assert calls[1][1] == (0,) and list(calls[1][2]) == ["logs"]  # batch hooks get their logs by name, as in Keras
+    assert calls[3][1] == ({"loss": pytest.approx(model.evaluate(X, Y, verbose=0), rel=1e-6)},)
+    calls.clear()
+    model.predict(X, batch_size=8, callbacks=[callback])
+    assert calls == [("on_predict_begin", ({},), {}), ("on_predict_batch_begin", (0,), {"logs": {}}),
+                     ("on_predict_batch_begin", (1,), {"logs": {}}), ("on_predict_end", ({},), {})]
+    calls.clear()
+    model.fit(X, Y, batch_size=8, epochs=1, verbose=0, callbacks=[callback])  # on_batch_end: the older name
+    assert [call[0] for call in calls] == ["on_batch_end", "on_batch_end"]
+    with pytest.raises(ValueError, match="Unknown callback hook 'on_test_batch_ends'.*Did you mean 'on_test_batch_end'"):
+        LambdaCallback(on_test_batch_ends=print)
+    with pytest.raises(TypeError, match="LambdaCallback on_predict_end must be a function; got 'print'"):
+        LambdaCallback(on_predict_end="print")

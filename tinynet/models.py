@@ -596,13 +596,13 @@ class Sequential:
                 x_batch, y_batch = xp.take(x, rows, axis=0), xp.take(y, rows, axis=0)
                 w_batch = None if weights is None else xp.take(weights, rows, axis=0)
             for callback in batch_callbacks:
-                callback.on_train_batch_begin(batch, {"batch": batch, "size": stop - start})
+                callback.on_train_batch_begin(batch, logs={"batch": batch, "size": stop - start})
             means.add(self._train_step(x_batch, y_batch, w_batch), stop - start)
             if batch_callbacks:
                 # The epoch's means so far, as Keras 3 gives a batch callback (not the batch's own values).
                 batch_logs = dict(zip(self.metrics_names, means.means()))
                 for callback in batch_callbacks:
-                    callback.on_train_batch_end(batch, batch_logs)
+                    callback.on_train_batch_end(batch, logs=batch_logs)
             if progbar is not None and stop < count and progbar.due(stop):
                 progbar.update(stop, list(zip(self.metrics_names, means.means())))
             if means.bad_batch is not None or interrupted() or (self.stop_training and batch_callbacks):
@@ -662,14 +662,14 @@ class Sequential:
         progbar = Progbar(x.shape[0]) if verbose == 1 else None  # as Keras 2: a bar or nothing
         for batch, (start, stop) in enumerate(_batches(x.shape[0], batch_size)):
             for callback in batch_callbacks:
-                callback.on_test_batch_begin(batch, {})
+                callback.on_test_batch_begin(batch, logs={})
             y_pred = self._forward(x[start:stop, ...], training=False)
             w_batch = None if weights is None else weights[start:stop]
             means.add(self._batch_values(y[start:stop, ...], y_pred, w_batch), stop - start)
             if batch_callbacks:
                 batch_logs = dict(zip(self.metrics_names, means.means()))
                 for callback in batch_callbacks:
-                    callback.on_test_batch_end(batch, batch_logs)
+                    callback.on_test_batch_end(batch, logs=batch_logs)
             if progbar is not None:
                 progbar.update(stop)
         return means.means()
@@ -694,12 +694,12 @@ class Sequential:
         outputs = []
         for batch, (start, stop) in enumerate(_batches(x.shape[0], batch_size)):
             for callback in batch_callbacks:
-                callback.on_predict_batch_begin(batch, {})
+                callback.on_predict_batch_begin(batch, logs={})
             outputs.append(self._forward(x[start:stop, ...], training=False))
             if batch_callbacks:
                 batch_logs = {"outputs": _to_host(outputs[-1], x)}
                 for callback in batch_callbacks:
-                    callback.on_predict_batch_end(batch, batch_logs)
+                    callback.on_predict_batch_end(batch, logs=batch_logs)
             if progbar is not None:
                 progbar.update(stop)
         for callback in callbacks:
