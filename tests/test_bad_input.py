@@ -83,6 +83,7 @@ def state(model):
         "slots": slots,
         "loss": model.loss,
         "metrics": list(model.metrics),
+        "weighted_metrics": list(model.weighted_metrics),
     }
 
 
@@ -97,6 +98,7 @@ def assert_same_state(before, after):
             np.testing.assert_array_equal(new, old)
     assert after["loss"] is before["loss"]
     assert after["metrics"] == before["metrics"]
+    assert after["weighted_metrics"] == before["weighted_metrics"]
 
 
 def assert_message(error, words):
@@ -150,6 +152,12 @@ MODEL_CASES = [
     Case("compile-two-metrics-one-name",
          lambda m, d: m.compile(loss=LOSS, metrics=["accuracy", functools.partial(np.mean), functools.partial(np.max)]),
          ValueError, ("a name of its own", "'partial'", "['accuracy', 'partial', 'partial']")),
+    Case("compile-weighted_metrics-string", lambda m, d: m.compile(loss=LOSS, weighted_metrics="accuracy"), TypeError,
+         ("weighted_metrics must be a list", "weighted_metrics=['accuracy']")),
+    Case("compile-unknown-weighted-metric", lambda m, d: m.compile(loss=LOSS, weighted_metrics=["acuracy"]),
+         ValueError, ("Unknown metric 'acuracy'", "Did you mean 'accuracy'?")),
+    Case("compile-weighted-metric-twice", lambda m, d: m.compile(loss=LOSS, weighted_metrics=["mse", "mse"]),
+         ValueError, ("a name of its own", "'mse'", "['mse', 'mse']")),
     Case("compile-metric-called-loss", lambda m, d: m.compile(loss=LOSS, metrics=[loss_named_metric]), ValueError,
          ("none may be 'loss'", "'loss'")),
     # the features and the rank of x

@@ -12,7 +12,7 @@ import pytest
 from tinynet import activations, backend, initializers, losses, metrics
 from tinynet.callbacks import Callback, EarlyStopping
 from tinynet.initializers import RandomNormal
-from tinynet.layers import Activation, Dense, Dropout, LeakyReLU, ReLU, Softmax
+from tinynet.layers import Activation, Conv2D, Dense, Dropout, LeakyReLU, ReLU, Softmax
 from tinynet.models import Sequential
 from tinynet.optimizers import SGD
 from tinynet.utils import set_random_seed, to_categorical
@@ -873,3 +873,128 @@ def test_train_on_batch_takes_weights_as_fit_does():
     by_fit.fit(x[:8], y[:8], batch_size=8, epochs=1, shuffle=False, verbose=0, class_weight={1: 4.0})
     one_step.train_on_batch(x[:8], y[:8], class_weight={1: 4.0})
     assert_same_weights(one_step.get_weights(), by_fit.get_weights())
+
+
+# --- weighted metrics ----------------------------------------------------------------------------
+
+# A fixed softmax layer on 10 samples: it is right on samples 4, 6 and 9, whose weights (1..10) sum
+# to 22 of 55.
+WEIGHTED_X = np.random.default_rng(0).normal(size=(10, 3)).astype(np.float32)
+WEIGHTED_LABELS = np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 1])
+WEIGHTS_1_TO_10 = np.arange(1, 11, dtype=np.float32)
+
+
+def fixed_softmax(**compiled):
+    model = Sequential([Dense(3, activation="softmax", input_shape=(3,))])
+    model.set_weights([np.array([[1, -1, 0.5], [0.2, 0.3, -0.4], [-0.5, 1, 0.1]], np.float32), np.zeros(3, np.float32)])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", **compiled)
+    return model
+
+
+def test_weighted_metrics_are_the_weighted_means_keras_3_gives(array_backend):
+    """Keras 3.15 (JAX), evaluate(batch_size=4, sample_weight=1..10) of the same layer and data:
+    accuracy 0.3, weighted_accuracy 0.4 = 22/55 (the mean of the batches' weighted accuracies,
+    weighted by their sizes, would be 0.29), loss 7.130958557128906. Keras's list is
+    [loss, 0.3, 0.3, 0.4]: it names both accuracies "accuracy"; tinynet's has one value per name."""
+    y = to_categorical(WEIGHTED_LABELS, 3)
+    model = fixed_softmax(metrics=["accuracy"], weighted_metrics=["accuracy"])
+    assert model.metrics_names == ["loss", "accuracy", "weighted_accuracy"]
+    values = model.evaluate(WEIGHTED_X, y, batch_size=4, sample_weight=WEIGHTS_1_TO_10, verbose=0, return_dict=True)
+    assert values == pytest.approx({"loss": 7.130958557128906, "accuracy": 0.3, "weighted_accuracy": 0.4}, rel=1e-6)
+    assert model.evaluate(WEIGHTED_X, y, sample_weight=WEIGHTS_1_TO_10, verbose=0) == pytest.approx(
+        list(values.values()), rel=1e-6)  # in chunks of any size
+    assert model.test_on_batch(WEIGHTED_X, y, sample_weight=WEIGHTS_1_TO_10) == pytest.approx(
+        list(values.values()), rel=1e-6)
+    # Without weights, each sample weighs 1 (Keras: accuracy 0.3 and weighted_accuracy 0.3).
+    unweighted = model.evaluate(WEIGHTED_X, y, verbose=0, return_dict=True)
+    assert unweighted["accuracy"] == unweighted["weighted_accuracy"] == pytest.approx(0.3)
+    # Only in weighted_metrics, a metric keeps its name (Keras: accuracy 0.4, mse 0.24496638774871826).
+    only_weighted = fixed_softmax(weighted_metrics=["accuracy", "mse"])
+    assert only_weighted.evaluate(WEIGHTED_X, y, batch_size=4, sample_weight=WEIGHTS_1_TO_10, verbose=0) == (
+        pytest.approx([7.130958557128906, 0.4, 0.24496638774871826], rel=1e-6))
+
+
+def test_a_weighted_metric_is_sum_w_m_over_sum_w_of_each_samples_value(array_backend):
+    """Per-pixel values are averaged per sample first; weights of 0 leave a sample out, and a
+    batch whose weights are all 0 counts for nothing (Keras's Mean divides with divide_no_nan)."""
+    generator = np.random.default_rng(4)
+    x = generator.normal(size=(9, 4, 4, 2)).astype(np.float32)
+    y = generator.normal(size=(9, 4, 4, 1)).astype(np.float32)
+    set_random_seed(0)
+    model = Sequential([Conv2D(1, 3, padding="same", input_shape=(4, 4, 2))])
+    model.compile(optimizer="sgd", loss="mse", weighted_metrics=["mae"])
+    errors = np.abs(model.predict(x) - y).reshape(9, -1).mean(axis=1)
+    weights = np.array([0, 0, 0, 2, 0.5, 1, 3, 0, 1], np.float32)
+    expected = (weights * errors).sum() / weights.sum()
+    _, mae = model.evaluate(x, y, batch_size=3, sample_weight=weights, verbose=0)  # the first batch weighs 0
+    assert mae == pytest.approx(expected, rel=1e-5)
+    assert model.evaluate(x[:3], y[:3], sample_weight=weights[:3], verbose=0)[1] == 0.0
+
+
+def test_weighted_metrics_of_ones_own_and_top_k(array_backend):
+    x, labels = classification_data(samples=12)
+    weights = np.random.default_rng(5).uniform(0, 2, 12).astype(np.float32)
+
+    def largest_output(y_true, y_pred):  # one value per sample
+        return backend.namespace().max(y_pred, axis=-1)
+
+    def top_2(y_true, y_pred):
+        return metrics.top_k_categorical_accuracy(y_true, y_pred, k=2)
+
+    def one_number(y_true, y_pred):  # the batch's value, taken as every sample's (Keras 3.15 fails on it)
+        return 0.25
+
+    model = softmax_model()
+    model.compile(optimizer="sgd", loss="categorical_crossentropy",
+                  weighted_metrics=[largest_output, top_2, "top_k_categorical_accuracy", one_number])
+    p = model.predict(x)
+    in_top_2 = (p > p[np.arange(12), labels][:, None]).sum(axis=1) < 2
+    assert 0 < in_top_2.sum() < 12
+    _, largest, top_2_share, top_5_share, constant = model.evaluate(x, to_categorical(labels, 3), batch_size=5,
+                                                                    sample_weight=weights, verbose=0)
+    assert largest == pytest.approx((weights * p.max(axis=1)).sum() / weights.sum(), rel=1e-5)
+    assert top_2_share == pytest.approx((weights * in_top_2).sum() / weights.sum(), rel=1e-5)
+    assert top_5_share == 1.0  # the top 5 of 3 classes hold every label
+    assert constant == 0.25
+
+
+# Keras 3.15 (JAX): this model, these weights, SGD(0.1), fit(batch_size=4, epochs=2, shuffle=False,
+# class_weight={0: 1, 1: 3, 2: 0.5}, validation_data=(x_val, y_val, w_val)).
+KERAS_WEIGHTED_HISTORY = {
+    "accuracy": [0.4545454680919647, 0.5454545617103577],
+    "loss": [2.5565781593322754, 0.883894145488739],
+    "mse": [0.2134752720594406, 0.08112677186727524],
+    "val_accuracy": [0.4444444477558136, 0.4444444477558136],
+    "val_loss": [1.1435364484786987, 1.1269347667694092],
+    "val_mse": [0.20192492008209229, 0.20326350629329681],
+    "val_weighted_accuracy": [0.4952768087387085, 0.4952768087387085],
+    "weighted_accuracy": [0.5813953280448914, 0.8372092843055725],
+}
+
+
+def test_fit_weighs_the_weighted_metrics_by_class_weight_and_the_validation_weights_as_keras_3(array_backend):
+    generator = np.random.default_rng(5)
+    x = generator.normal(size=(22, 3)).astype(np.float32)
+    labels = np.argmax(x + generator.normal(scale=0.8, size=x.shape), axis=1)
+    x_val = generator.normal(size=(9, 3)).astype(np.float32)
+    y_val = to_categorical(np.argmax(x_val, axis=1), 3)
+    w_val = generator.uniform(0, 2, size=9).astype(np.float32)
+    weights = [generator.normal(scale=0.7, size=(3, 4)).astype(np.float32), np.zeros(4, np.float32),
+               generator.normal(scale=0.7, size=(4, 3)).astype(np.float32), np.zeros(3, np.float32)]
+    model = Sequential([Dense(4, activation="relu", input_shape=(3,)), Dense(3, activation="softmax")])
+    model.set_weights(weights)
+    model.compile(optimizer=SGD(0.1), loss="categorical_crossentropy", metrics=["accuracy"],
+                  weighted_metrics=["accuracy", "mse"])
+    history = model.fit(x, to_categorical(labels, 3), batch_size=4, epochs=2, shuffle=False, verbose=0,
+                        class_weight={0: 1.0, 1: 3.0, 2: 0.5}, validation_data=(x_val, y_val, w_val))
+    assert history.history.keys() == KERAS_WEIGHTED_HISTORY.keys()
+    for name, values in KERAS_WEIGHTED_HISTORY.items():
+        np.testing.assert_allclose(history.history[name], values, rtol=1e-5, err_msg=name)
+
+
+def test_train_on_batch_returns_the_weighted_metrics_too():
+    y = to_categorical(WEIGHTED_LABELS, 3)
+    model = fixed_softmax(metrics=["accuracy"], weighted_metrics=["accuracy"])
+    _, accuracy, weighted = model.train_on_batch(WEIGHTED_X, y, sample_weight=WEIGHTS_1_TO_10)
+    assert (accuracy, weighted) == pytest.approx((0.3, 0.4))  # the values before the update
+    assert len(model.train_on_batch(WEIGHTED_X, y)) == 3

@@ -60,6 +60,7 @@ class Sequential:
         self.optimizer = None
         self.loss = None
         self.metrics = []
+        self.weighted_metrics = []
         self.stop_training = False
         self.history = None
         self._trainable = True
@@ -279,17 +280,25 @@ class Sequential:
 
     # --- compiling -----------------------------------------------------------------------------
 
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
-        """Choose the optimizer, the loss and the metrics to report (names or objects, as in Keras)."""
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, weighted_metrics=None):
+        """Choose the optimizer, the loss and the metrics to report (names or objects, as in Keras).
+
+        ``metrics`` are not weighted; ``weighted_metrics`` are the same kinds of metrics weighted by
+        ``fit``'s and ``evaluate``'s ``sample_weight`` (or ``class_weight``), as in Keras: the
+        weighted mean ``sum_i w_i m_i / sum_i w_i`` of the samples' values. A weighted metric is
+        logged under its own name, or as ``weighted_<name>`` when ``metrics`` has that name too.
+        """
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='categorical_crossentropy'.")
-        if metrics is not None and isinstance(metrics, str):
-            raise TypeError(f"metrics must be a list, e.g. metrics=[{metrics!r}]; got the string {metrics!r}.")
+        for argument, given in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
+            if isinstance(given, str):
+                raise TypeError(f"{argument} must be a list, e.g. {argument}=[{given!r}]; got the string {given!r}.")
         # Look everything up before changing anything: a misspelt metric keeps the old optimizer.
         loss = losses.get(loss)
         optimizer = optimizers.get(optimizer)
         metrics = [metrics_module.get(m) for m in (metrics or [])]
-        names = [name for name, _ in metrics]
+        weighted_metrics = [metrics_module.get_weighted(m) for m in (weighted_metrics or [])]
+        names = _metric_log_names(metrics, weighted_metrics)
         repeated = sorted({name for name in names if names.count(name) > 1} | ({"loss"} & set(names)))
         if repeated:  # History and the progress bar key each value by its name
             raise ValueError(
@@ -298,6 +307,7 @@ class Sequential:
                 "(def my_metric(y_true, y_pred): ...)."
             )
         self.loss, self.optimizer, self.metrics = loss, optimizer, metrics
+        self.weighted_metrics = weighted_metrics
         self.stop_training = False
         if loss.from_logits and self._layers and self._fused_loss():
             # Keras on TensorFlow does the same: it warns, then reads the loss off the logits
@@ -313,7 +323,9 @@ class Sequential:
 
     @property
     def metrics_names(self):
-        return ["loss"] + [name for name, _ in self.metrics]
+        """The names of the values fit logs and evaluate returns, in their order: the loss, the
+        metrics, the weighted metrics."""
+        return ["loss", *_metric_log_names(self.metrics, self.weighted_metrics)]
 
     def _check_compiled(self, action):
         if self.loss is None:
@@ -358,8 +370,15 @@ class Sequential:
 
     def _batch_values(self, y, y_pred, sample_weight=None):
         """The batch's loss and metrics as 0-d device arrays (no copy to the host here). Sample
-        weights weigh the loss only: Keras's ``metrics=`` are not weighted."""
-        return [self._batch_loss(y, y_pred, sample_weight)] + [metric(y, y_pred) for _, metric in self.metrics]
+        weights weigh the loss and the ``weighted_metrics``, not Keras's ``metrics=``. With
+        weighted metrics and sample weights, the sum of the batch's weights comes last: the
+        weight ``_RunningMeans`` gives the batch's weighted metrics."""
+        values = [self._batch_loss(y, y_pred, sample_weight)] + [metric(y, y_pred) for _, metric in self.metrics]
+        if self.weighted_metrics:
+            values += [metric(y, y_pred, sample_weight) for _, metric in self.weighted_metrics]
+            if sample_weight is not None:
+                values.append(backend.namespace().sum(sample_weight))
+        return values
 
     def _batch_loss(self, y, y_pred, sample_weight=None):
         """The loss of the batch whose forward pass gave ``y_pred``: the function ``_backward``
@@ -456,8 +475,9 @@ class Sequential:
         (an int) or after the epochs listed (``[1, 5, 10]``, counted from 1), as in Keras 3.
         Returns the ``History``.
         ``sample_weight`` (one number per sample) or ``class_weight`` (``{label: weight}``) weigh
-        each sample's loss, as Keras does: the loss and its gradient, not the metrics; the weights of
-        the samples ``validation_split`` holds out weigh the validation loss.
+        each sample's loss, as Keras does: the loss and its gradient, and the ``weighted_metrics``,
+        not the ``metrics``; the weights of the samples ``validation_split`` holds out weigh the
+        validation values.
         Ctrl-C stops training cleanly at the end of the current batch.
         """
         self._check_compiled("fit")
@@ -586,7 +606,7 @@ class Sequential:
         if shuffle:
             # One permutation per epoch, moved to the device once; each batch gathers its rows.
             order = backend.asarray(generator().permutation(count), dtype="int64")
-        means = _RunningMeans(self.metrics_names)
+        means = self._running_means(weights)
         for batch, (start, stop) in enumerate(_batches(count, batch_size)):
             if order is None:
                 x_batch, y_batch = x[start:stop, ...], y[start:stop, ...]
@@ -618,13 +638,20 @@ class Sequential:
         self.stop_training = True
         return None
 
+    def _running_means(self, weights):
+        """The running means of a pass over samples weighted by ``weights`` (None: unweighted)."""
+        return _RunningMeans(self.metrics_names, len(self.weighted_metrics) if weights is not None else 0)
+
     # --- evaluate and predict ------------------------------------------------------------------
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None, return_dict=False,
                  callbacks=None):
-        """The loss (and metrics) on ``(x, y)``: a float, or a list ``[loss, metric, ...]``, or with
-        ``return_dict=True`` a dict ``{"loss": ..., "accuracy": ...}`` (as in Keras).
-        ``sample_weight`` weighs each sample's loss, as in ``fit``.
+        """The loss (and metrics) on ``(x, y)``: a float, or a list ``[loss, metric, ...]`` in the
+        order of ``metrics_names``, or with ``return_dict=True`` a dict ``{"loss": ...,
+        "accuracy": ...}`` (as in Keras). ``sample_weight`` weighs each sample's loss and the
+        weighted metrics, as in ``fit``. (Keras 3.15's list holds a metric given both weighted and
+        not as two values under one name, the unweighted twice, and the weighted value last;
+        tinynet's list has one value per name of ``metrics_names``.)
 
         ``batch_size`` only bounds memory (by default, chunks sized by ``INFERENCE_CHUNK_BYTES``);
         the result is the mean over all samples whatever it is. ``callbacks`` get ``on_test_begin``,
@@ -658,7 +685,7 @@ class Sequential:
         return max(1, min(MAX_INFERENCE_BATCH_SIZE, INFERENCE_CHUNK_BYTES // largest))
 
     def _evaluate_arrays(self, x, y, batch_size, verbose=0, weights=None, batch_callbacks=()):
-        means = _RunningMeans(self.metrics_names)
+        means = self._running_means(weights)
         progbar = Progbar(x.shape[0]) if verbose == 1 else None  # as Keras 2: a bar or nothing
         for batch, (start, stop) in enumerate(_batches(x.shape[0], batch_size)):
             for callback in batch_callbacks:
@@ -712,8 +739,7 @@ class Sequential:
         x, y, weights = self._prepare_weighted(x, y, sample_weight, class_weight, build=False)
         self._build_for_training(x)
         x, y = self._to_device(x, y)
-        values = [backend.to_scalar(v) for v in self._train_step(x, y, _on_device(weights))]
-        return values[0] if len(values) == 1 else values
+        return self._as_floats(self._train_step(x, y, _on_device(weights)))
 
     def test_on_batch(self, x, y, sample_weight=None):
         """The loss (and metrics) on this batch, without training."""
@@ -721,7 +747,12 @@ class Sequential:
         x, y, weights = self._prepare_weighted(x, y, sample_weight)
         x, y = self._to_device(x, y)
         y_pred = self._forward(x, training=False)
-        values = [backend.to_scalar(v) for v in self._batch_values(y, y_pred, _on_device(weights))]
+        return self._as_floats(self._batch_values(y, y_pred, _on_device(weights)))
+
+    def _as_floats(self, values):
+        """A batch's values as train_on_batch and test_on_batch return them: a float for the loss
+        alone, else a list in the order of ``metrics_names`` (without the sum of the weights)."""
+        values = [backend.to_scalar(v) for v in values[: len(self.metrics_names)]]
         return values[0] if len(values) == 1 else values
 
     def predict_on_batch(self, x):
@@ -904,6 +935,13 @@ def _on_device(weights):
     return None if weights is None else backend.asarray(weights)
 
 
+def _metric_log_names(metrics, weighted_metrics):
+    """The names the metrics are logged under: a weighted metric that has the name of an
+    unweighted one is ``weighted_<name>``, as in Keras 3."""
+    names = [name for name, _ in metrics]
+    return names + [f"weighted_{name}" if name in names else name for name, _ in weighted_metrics]
+
+
 def _check_callbacks(callbacks):
     """``callbacks`` as a list of Callback objects, or a clear error."""
     if callbacks is not None and not isinstance(callbacks, (list, tuple)):
@@ -960,18 +998,23 @@ def _batches(count, batch_size):
 
 
 class _RunningMeans:
-    """Sample-weighted running means of the batch values, kept on the device until read.
+    """Weighted running means of the batch values, kept on the device until read.
+
+    Each batch weighs as many as its samples, except for the weighted metrics of a pass with sample
+    weights (``weighted``: how many there are): those come last in each batch's values, followed by
+    the sum of the batch's sample weights, which is their weight (see ``Sequential._batch_values``).
 
     Reading them (``means``) copies all pending batch values to the host at once, so a GPU is not
     stopped to sync after every batch; ``fit`` reads them when the progress bar redraws, at the end
     of an epoch, and after every batch only when a callback asks for them (batch callbacks).
     """
 
-    def __init__(self, names):
+    def __init__(self, names, weighted=0):
         self.pending = []
         self.sizes = []
+        self.weighted = weighted
         self.totals = np.zeros(len(names))
-        self.count = 0
+        self.counts = np.zeros(len(names))
         self.batches_folded = 0
         self.bad_batch = None  # index of the first batch whose loss was NaN or infinite
 
@@ -985,19 +1028,24 @@ class _RunningMeans:
         # One copy of every pending value, not one per batch: a fold covers hundreds of batches.
         flat = [value for values in self.pending for value in values]
         host = backend.stack_to_numpy(flat).reshape(len(self.pending), -1)
-        sizes = np.asarray(self.sizes, dtype=np.float64)
         bad = np.flatnonzero(~np.isfinite(host[:, 0]))
         if bad.size and self.bad_batch is None:
             self.bad_batch = self.batches_folded + int(bad[0])
         self.batches_folded += len(host)
-        self.totals += (host * sizes[:, None]).sum(axis=0)
-        self.count += int(sizes.sum())
+        weights = np.repeat(np.asarray(self.sizes, dtype=np.float64)[:, None], len(self.totals), axis=1)
+        if self.weighted:  # the last column is the sum of the sample weights: it weighs the ones before it
+            weights[:, -self.weighted :] = host[:, -1:]
+            host = host[:, :-1]
+        self.totals += (host * weights).sum(axis=0)
+        self.counts += weights.sum(axis=0)
         self.pending, self.sizes = [], []
 
     def means(self):
-        """The means so far, as Python floats of float32 precision (0.7594, not 0.7594000101)."""
+        """The means so far, as Python floats of float32 precision (0.7594, not 0.7594000101); 0
+        where the weights sum to 0, as Keras divides."""
         self._fold()
-        return [float(str(np.float32(v))) for v in self.totals / max(self.count, 1)]
+        means = np.divide(self.totals, self.counts, out=np.zeros_like(self.totals), where=self.counts > 0)
+        return [float(str(np.float32(v))) for v in means]
 
 
 def _report_nan(epoch, bad_batch, last_batch):
