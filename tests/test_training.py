@@ -5,6 +5,7 @@ relu/Adam network on real MNIST."""
 import functools
 import math
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -998,3 +999,155 @@ def test_train_on_batch_returns_the_weighted_metrics_too():
     _, accuracy, weighted = model.train_on_batch(WEIGHTED_X, y, sample_weight=WEIGHTS_1_TO_10)
     assert (accuracy, weighted) == pytest.approx((0.3, 0.4))  # the values before the update
     assert len(model.train_on_batch(WEIGHTED_X, y)) == 3
+
+
+# --- steps ---------------------------------------------------------------------------------------
+
+STEPS_X = np.linspace(-1, 1, 30, dtype=np.float32).reshape(10, 3)
+STEPS_Y = (STEPS_X @ np.array([[1.0], [-2.0], [0.5]], np.float32) + 0.3).astype(np.float32)
+
+
+def linear_regression():
+    model = Sequential([Dense(1, input_shape=(3,))])
+    model.set_weights([np.array([[0.1], [0.2], [-0.3]], np.float32), np.zeros(1, np.float32)])
+    model.compile(optimizer=SGD(0.1), loss="mse")
+    return model
+
+
+class BatchSizes(Callback):
+    """The sizes of the batches of each epoch, and of each validation."""
+
+    def __init__(self):
+        super().__init__()
+        self.epochs, self.validations = [], []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs.append([])
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.epochs[-1].append(logs["size"])
+
+    def on_test_begin(self, logs=None):
+        self.validations.append(0)
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.validations[-1] += 1
+
+
+# Keras 3.15 (JAX) on this model and data: fit(batch_size=3, epochs=4, steps_per_epoch=s,
+# shuffle=False): the epochs' losses, the kernel after, and how many "ran out of data" warnings.
+KERAS_STEPS = {
+    3: ([0.15749046206474304, 0.004064276814460754, 0.023932039737701416, 1.3812583347316831e-05],
+        [-0.06357713788747787, 0.05268355831503868, -0.4310557246208191], 2, [[3, 3, 3], [1], [3, 3, 3], [1]]),
+    2: ([0.23540355265140533, 0.002264286857098341, 0.035007502883672714, 0.0013392844703048468],
+        [-0.06357713788747787, 0.05268355831503868, -0.4310557246208191], 0, [[3, 3], [3, 1], [3, 3], [3, 1]]),
+    6: ([0.14214785397052765, 0.021540217101573944, 0.003416607854887843, 0.0005458281957544386],
+        [-0.0831630676984787, 0.03624457120895386, -0.4443477392196655], 4, [[3, 3, 3, 1]] * 4),
+}
+
+
+@pytest.mark.parametrize("steps", list(KERAS_STEPS))
+def test_steps_per_epoch_goes_on_through_the_pass_as_keras_3(steps):
+    """10 samples make 4 batches of 3: an epoch takes the next `steps` of them, stopping where the
+    pass runs out; the next epoch starts a new pass."""
+    losses_by_keras, kernel_by_keras, warnings_by_keras, sizes = KERAS_STEPS[steps]
+    model, seen = linear_regression(), BatchSizes()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = model.fit(STEPS_X, STEPS_Y, batch_size=3, epochs=4, steps_per_epoch=steps, shuffle=False,
+                            verbose=0, callbacks=[seen])
+    assert seen.epochs == sizes
+    np.testing.assert_allclose(history.history["loss"], losses_by_keras, rtol=1e-5)
+    np.testing.assert_allclose(model.get_weights()[0].ravel(), kernel_by_keras, rtol=1e-5)
+    ran_out = [w for w in caught if f"steps_per_epoch={steps}, but the pass over the 10" in str(w.message)]
+    assert len(ran_out) == len(caught) == warnings_by_keras
+    assert all(w.filename == __file__ for w in ran_out)  # the warning points at the call of fit
+    assert history.params["steps"] == steps
+
+
+def test_steps_per_epoch_without_batch_size_makes_an_epoch_one_pass():
+    """Keras 3.15: fit(epochs=2, steps_per_epoch=4) takes batches of ceil(10 / 4) = 3, losses
+    [0.14214785397052765, 0.021540217101573944]."""
+    model, seen = linear_regression(), BatchSizes()
+    history = model.fit(STEPS_X, STEPS_Y, epochs=2, steps_per_epoch=4, shuffle=False, verbose=0, callbacks=[seen])
+    assert seen.epochs == [[3, 3, 3, 1]] * 2 and history.params["batch_size"] == 3
+    np.testing.assert_allclose(history.history["loss"], [0.14214785397052765, 0.021540217101573944], rtol=1e-5)
+
+
+def test_a_shuffled_pass_is_shared_by_the_epochs_that_take_its_batches(monkeypatch):
+    model = linear_regression()
+    rows = np.arange(10, dtype=np.float32)[:, None] * np.ones((1, 3), np.float32)  # each row holds its index
+    seen = []
+    train_step = model._train_step
+
+    def recording_step(x, y, sample_weight=None):
+        seen.append(backend.to_numpy(x)[:, 0].astype(int).tolist())
+        return train_step(x, y, sample_weight)
+
+    monkeypatch.setattr(model, "_train_step", recording_step)
+    set_random_seed(1)
+    model.fit(rows, STEPS_Y, batch_size=3, epochs=4, steps_per_epoch=2, verbose=0)
+    # Epochs 1 and 2 (2 batches each) make the first pass, epochs 3 and 4 the second.
+    passes = [[row for batch in seen[:4] for row in batch], [row for batch in seen[4:] for row in batch]]
+    assert [len(batch) for batch in seen] == [3, 3, 3, 1] * 2
+    assert sorted(passes[0]) == sorted(passes[1]) == list(range(10))
+    assert passes[0] != passes[1] and passes[0] != list(range(10))
+
+
+def test_the_progress_bar_counts_steps_with_steps_per_epoch(capsys):
+    """As in Keras 3, the bar of an epoch cut short by the end of the pass (the second) ends at
+    steps_per_epoch too."""
+    with pytest.warns(UserWarning, match="had 1 left"):
+        linear_regression().fit(STEPS_X, STEPS_Y, batch_size=3, epochs=2, steps_per_epoch=3, verbose=1)
+    lines = [line for line in capsys.readouterr().out.splitlines() if "[" in line]
+    assert len(lines) == 2 and all(line.startswith("3/3 [==============================]") for line in lines)
+
+
+# Keras 3.15: fit(x[:7], y[:7], epochs=2, batch_size=2, shuffle=False, validation_data=(x, y),
+# validation_steps=2) validates on 2 batches of 2 (of validation_batch_size=3 with it).
+@pytest.mark.parametrize("validation_batch_size, val_loss", [
+    (None, [0.019652757793664932, 0.000883320695720613]),
+    (3, [0.01498698815703392, 0.0007349566440097988]),
+])
+def test_validation_steps_validate_on_the_first_batches_as_keras_3(validation_batch_size, val_loss):
+    model, seen = linear_regression(), BatchSizes()
+    history = model.fit(STEPS_X[:7], STEPS_Y[:7], epochs=2, batch_size=2, shuffle=False, verbose=0, callbacks=[seen],
+                        validation_data=(STEPS_X, STEPS_Y), validation_steps=2,
+                        validation_batch_size=validation_batch_size)
+    np.testing.assert_allclose(history.history["val_loss"], val_loss, rtol=1e-5)
+    assert seen.validations == [2, 2]
+
+
+def test_validation_batch_size_is_the_batches_a_test_callback_sees():
+    plain, model, seen = linear_regression(), linear_regression(), BatchSizes()
+    history = model.fit(STEPS_X[:7], STEPS_Y[:7], epochs=1, batch_size=2, shuffle=False, verbose=0, callbacks=[seen],
+                        validation_data=(STEPS_X, STEPS_Y), validation_batch_size=4)
+    expected = plain.fit(STEPS_X[:7], STEPS_Y[:7], epochs=1, batch_size=2, shuffle=False, verbose=0,
+                         validation_data=(STEPS_X, STEPS_Y))
+    assert seen.validations == [3]  # 10 rows in batches of 4, not fit's 2
+    assert history.history["val_loss"] == pytest.approx(expected.history["val_loss"], rel=1e-6)
+
+
+def test_evaluate_and_predict_steps_take_the_first_batches_as_keras_3():
+    """Keras 3.15 on this model: evaluate(steps=2, batch_size=3) is 0.28121283650398254, the loss
+    of the first 6 rows; steps=2 without batch_size covers all the rows (0.17419739067554474);
+    steps=7 of 3 rows runs the 4 batches there are, with a warning. predict(steps=2, batch_size=3)
+    gives 6 rows, predict(steps=3) batches of 4, 4 and 2."""
+    model = linear_regression()
+    assert model.evaluate(STEPS_X, STEPS_Y, steps=2, batch_size=3, verbose=0) == pytest.approx(0.28121283650398254)
+    assert model.evaluate(STEPS_X, STEPS_Y, steps=2, verbose=0) == pytest.approx(0.17419739067554474)
+    with pytest.warns(UserWarning, match="steps=7 asks for more batches than the data has: 10 samples make 4"):
+        assert model.evaluate(STEPS_X, STEPS_Y, steps=7, batch_size=3, verbose=0) == pytest.approx(0.17419739067554474)
+    np.testing.assert_allclose(model.predict(STEPS_X, steps=2, batch_size=3), model.predict(STEPS_X[:6]), rtol=1e-6)
+
+    class OutputSizes(Callback):
+        def __init__(self):
+            super().__init__()
+            self.sizes = []
+
+        def on_predict_batch_end(self, batch, logs=None):
+            self.sizes.append(len(logs["outputs"]))
+
+    sizes = OutputSizes()
+    assert model.predict(STEPS_X, steps=3, callbacks=[sizes]).shape == (10, 1)
+    assert sizes.sizes == [4, 4, 2] and sizes.params["steps"] == 3

@@ -465,6 +465,9 @@ class Sequential:
         class_weight=None,
         sample_weight=None,
         initial_epoch=0,
+        steps_per_epoch=None,
+        validation_steps=None,
+        validation_batch_size=None,
         validation_freq=1,
     ):
         """Train for ``epochs`` passes over ``(x, y)`` in batches of ``batch_size`` (default 32).
@@ -478,12 +481,25 @@ class Sequential:
         each sample's loss, as Keras does: the loss and its gradient, and the ``weighted_metrics``,
         not the ``metrics``; the weights of the samples ``validation_split`` holds out weigh the
         validation values.
+
+        ``steps_per_epoch`` makes an epoch that many batches, taken as Keras 3 takes them from
+        arrays: each epoch goes on with the next batches of the current pass over the (shuffled)
+        data, and an epoch that uses the pass up stops there, with a warning; the next one starts a
+        new pass, newly shuffled. So with 4 batches and ``steps_per_epoch=3`` the epochs train on
+        3, 1, 3, 1... batches. Without ``batch_size`` the batches are then ``ceil(n /
+        steps_per_epoch)`` samples, one pass per epoch; the progress bar counts steps, not samples.
+        ``validation_steps`` validates on the first that many batches of ``validation_batch_size``
+        samples (by default ``batch_size``; without either, those that split the validation data
+        into ``validation_steps`` batches).
         Ctrl-C stops training cleanly at the end of the current batch.
         """
         self._check_compiled("fit")
-        batch_size = validation.check_count("batch_size", 32 if batch_size is None else batch_size, 1)
+        given_batch_size = _optional_count("batch_size", batch_size)
         epochs = validation.check_count("epochs", epochs, 0)
         initial_epoch = validation.check_count("initial_epoch", initial_epoch, 0)
+        steps_per_epoch = _optional_count("steps_per_epoch", steps_per_epoch)
+        validation_steps = _optional_count("validation_steps", validation_steps)
+        validation_batch_size = _optional_count("validation_batch_size", validation_batch_size)
         verbose = validation.check_verbose(verbose)
         validation_freq = _check_validation_freq(validation_freq)
         callbacks = _check_callbacks(callbacks)
@@ -505,25 +521,35 @@ class Sequential:
             callback.check_logs(log_names)
         self._build_for_training(x)
 
-        x, y = self._to_device(x, y)
+        if given_batch_size is not None:
+            batch_size = given_batch_size
+        else:  # Keras's default: 32, or with steps_per_epoch the size that makes them one pass
+            batch_size = -(-x.shape[0] // steps_per_epoch) if steps_per_epoch else 32
+        batches = _TrainingBatches(x.shape[0], batch_size, steps_per_epoch, shuffle)
+        test_batch_callbacks = [c for c in callbacks if c.wants_test_batch_hooks()]
         if x_val is not None:
-            x_val, y_val = self._to_device(x_val, y_val)
-        weights, w_val = _on_device(weights), _on_device(w_val)
+            # Keras's validation batches, and the rows its validation_steps cover. Unless a callback
+            # sees the batches, evaluate those rows in chunks: the values are the same.
+            keras_batch_size, rows = _keras_batches(
+                x_val.shape[0], validation_batch_size or given_batch_size, validation_steps, "validation_steps"
+            )
+            validation_chunk = keras_batch_size if test_batch_callbacks else self._inference_batch_size(
+                validation_batch_size)
+            x_val, y_val = self._to_device(x_val[:rows], y_val[:rows])
+            w_val = _on_device(None if w_val is None else w_val[:rows])
+        x, y = self._to_device(x, y)
+        weights = _on_device(weights)
         history = History()
         # History goes last, as in Keras, so it records what other callbacks add to the logs
         # (LearningRateScheduler's learning_rate).
         callbacks = [*callbacks, history]
         self.history = history
-        params = {"batch_size": batch_size, "epochs": epochs, "steps": -(-x.shape[0] // batch_size),
-                  "samples": x.shape[0], "verbose": verbose}
+        params = {"batch_size": batch_size, "epochs": epochs, "steps": batches.steps, "samples": x.shape[0],
+                  "verbose": verbose}
         for callback in callbacks:
             callback.set_model(self)
             callback.set_params(params)
         batch_callbacks = [c for c in callbacks if c.wants_batch_hooks()]
-        test_batch_callbacks = [c for c in callbacks if c.wants_test_batch_hooks()]
-        # A callback that sees the validation batches sees Keras's: batch_size rows each. Otherwise
-        # the chunks only bound memory.
-        validation_batch_size = batch_size if test_batch_callbacks else self._inference_batch_size(None)
         history.params = params
         if verbose and x_val is not None:
             print(f"Train on {x.shape[0]} samples, validate on {x_val.shape[0]} samples")
@@ -538,26 +564,18 @@ class Sequential:
                     callback.on_epoch_begin(epoch, {})
                 if verbose:
                     print(f"Epoch {epoch + 1}/{epochs}")
-                progbar = Progbar(x.shape[0], verbose=verbose) if verbose else None
-                epoch_logs = self._train_epoch(
-                    x, y, weights, batch_size, shuffle, progbar, epoch, batch_callbacks, interrupted
-                )
+                progbar = Progbar(batches.target, verbose=verbose) if verbose else None
+                epoch_logs = self._train_epoch(x, y, weights, batches, progbar, epoch, batch_callbacks, interrupted)
                 if epoch_logs is None:  # the epoch did not finish: Ctrl-C or a non-finite loss
                     break
                 logs = epoch_logs
                 if x_val is not None and _validates_after(epoch, validation_freq):
-                    for callback in callbacks:
-                        callback.on_test_begin({})
-                    values = self._evaluate_arrays(x_val, y_val, validation_batch_size, weights=w_val,
-                                                   batch_callbacks=test_batch_callbacks)
-                    test_logs = dict(zip(self.metrics_names, values))
-                    for callback in callbacks:
-                        callback.on_test_end(dict(test_logs))
-                    logs.update({"val_" + name: value for name, value in test_logs.items()})
+                    values = self._evaluate_arrays(x_val, y_val, validation_chunk, callbacks, weights=w_val)
+                    logs.update({"val_" + name: value for name, value in zip(self.metrics_names, values)})
                 for callback in callbacks:
                     callback.on_epoch_end(epoch, logs)
                 if progbar is not None:  # the finished line, with the validation values, as Keras
-                    progbar.update(x.shape[0], list(logs.items()))
+                    progbar.update(progbar.target, list(logs.items()))
                 if self.stop_training or interrupted():  # a Ctrl-C in the epoch's last batch
                     break
         for callback in callbacks:
@@ -598,16 +616,13 @@ class Sequential:
             )
         return (x[x.shape[0] - count :], y[y.shape[0] - count :], None) if count else (None, None, None)
 
-    def _train_epoch(self, x, y, weights, batch_size, shuffle, progbar, epoch, batch_callbacks, interrupted):
-        """One pass over the training set. Returns the epoch's logs, or None if it was cut short."""
+    def _train_epoch(self, x, y, weights, batches, progbar, epoch, batch_callbacks, interrupted):
+        """One epoch: the batches ``batches`` gives it (a whole pass over the training set, unless
+        ``steps_per_epoch`` says otherwise). Returns the epoch's logs, or None if it was cut short."""
         xp = backend.namespace()
-        count = x.shape[0]
-        order = None
-        if shuffle:
-            # One permutation per epoch, moved to the device once; each batch gathers its rows.
-            order = backend.asarray(generator().permutation(count), dtype="int64")
+        order, plan = batches.next_epoch()
         means = self._running_means(weights)
-        for batch, (start, stop) in enumerate(_batches(count, batch_size)):
+        for batch, (start, stop, done) in enumerate(plan):
             if order is None:
                 x_batch, y_batch = x[start:stop, ...], y[start:stop, ...]
                 w_batch = None if weights is None else weights[start:stop]
@@ -623,14 +638,14 @@ class Sequential:
                 batch_logs = dict(zip(self.metrics_names, means.means()))
                 for callback in batch_callbacks:
                     callback.on_train_batch_end(batch, logs=batch_logs)
-            if progbar is not None and stop < count and progbar.due(stop):
-                progbar.update(stop, list(zip(self.metrics_names, means.means())))
+            if progbar is not None and done < progbar.target and progbar.due(done):
+                progbar.update(done, list(zip(self.metrics_names, means.means())))
             if means.bad_batch is not None or interrupted() or (self.stop_training and batch_callbacks):
                 break
         values = means.means()
         if means.bad_batch is not None:
             _report_nan(epoch, means.bad_batch, batch)
-        elif interrupted() and stop < count:
+        elif interrupted() and batch + 1 < len(plan):
             print(f"\nTraining stopped at epoch {epoch + 1}, batch {batch + 1}.", file=sys.stderr)
         else:
             # A whole epoch, or one a batch callback ended early: Keras 3 still closes that epoch.
@@ -644,8 +659,8 @@ class Sequential:
 
     # --- evaluate and predict ------------------------------------------------------------------
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None, return_dict=False,
-                 callbacks=None):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None, steps=None, callbacks=None,
+                 return_dict=False):
         """The loss (and metrics) on ``(x, y)``: a float, or a list ``[loss, metric, ...]`` in the
         order of ``metrics_names``, or with ``return_dict=True`` a dict ``{"loss": ...,
         "accuracy": ...}`` (as in Keras). ``sample_weight`` weighs each sample's loss and the
@@ -654,24 +669,24 @@ class Sequential:
         tinynet's list has one value per name of ``metrics_names``.)
 
         ``batch_size`` only bounds memory (by default, chunks sized by ``INFERENCE_CHUNK_BYTES``);
-        the result is the mean over all samples whatever it is. ``callbacks`` get ``on_test_begin``,
+        the result is the mean over all samples whatever it is, unless ``steps`` evaluates only the
+        first ``steps`` batches of ``batch_size`` samples (without ``batch_size``, ``steps`` batches
+        cover all the samples, as in Keras). ``callbacks`` get ``on_test_begin``,
         ``on_test_batch_begin``/``on_test_batch_end`` for each batch (of 32 rows unless
-        ``batch_size`` says otherwise, as in Keras) and ``on_test_end``.
+        ``batch_size`` or ``steps`` say otherwise, as in Keras) and ``on_test_end``.
         """
         self._check_compiled("evaluate")
-        batch_size = _check_inference_batch_size(batch_size)
+        batch_size = _optional_count("batch_size", batch_size)
+        steps = _optional_count("steps", steps)
         verbose = validation.check_verbose(verbose)
         callbacks = _check_callbacks(callbacks)
         x, y, weights = self._prepare_weighted(x, y, sample_weight)
-        batch_size = 32 if callbacks and batch_size is None else self._inference_batch_size(batch_size)
-        x, y = self._to_device(x, y)
-        _start_callbacks(self, callbacks, x.shape[0], batch_size, verbose)
-        for callback in callbacks:
-            callback.on_test_begin({})
-        batch_callbacks = [c for c in callbacks if c.wants_test_batch_hooks()]
-        values = self._evaluate_arrays(x, y, batch_size, verbose, _on_device(weights), batch_callbacks)
-        for callback in callbacks:
-            callback.on_test_end(dict(zip(self.metrics_names, values)))
+        keras_batch_size, rows = _keras_batches(x.shape[0], batch_size, steps, "steps")
+        chunk = keras_batch_size if callbacks else self._inference_batch_size(batch_size)
+        x, y = self._to_device(x[:rows], y[:rows])
+        weights = _on_device(None if weights is None else weights[:rows])
+        _start_callbacks(self, callbacks, steps or -(-rows // keras_batch_size), verbose)
+        values = self._evaluate_arrays(x, y, chunk, callbacks, verbose, weights)
         if return_dict:
             return dict(zip(self.metrics_names, values))
         return values[0] if len(values) == 1 else values
@@ -684,7 +699,12 @@ class Sequential:
         largest = max(layer.numbers_per_sample() for layer in self._layers) * itemsize
         return max(1, min(MAX_INFERENCE_BATCH_SIZE, INFERENCE_CHUNK_BYTES // largest))
 
-    def _evaluate_arrays(self, x, y, batch_size, verbose=0, weights=None, batch_callbacks=()):
+    def _evaluate_arrays(self, x, y, batch_size, callbacks, verbose=0, weights=None):
+        """``evaluate``'s pass, and ``fit``'s validation: the ``on_test_*`` hooks around the means
+        of the loss and metrics over ``(x, y)`` in batches of ``batch_size``."""
+        for callback in callbacks:
+            callback.on_test_begin({})
+        batch_callbacks = [c for c in callbacks if c.wants_test_batch_hooks()]
         means = self._running_means(weights)
         progbar = Progbar(x.shape[0]) if verbose == 1 else None  # as Keras 2: a bar or nothing
         for batch, (start, stop) in enumerate(_batches(x.shape[0], batch_size)):
@@ -699,27 +719,33 @@ class Sequential:
                     callback.on_test_batch_end(batch, logs=batch_logs)
             if progbar is not None:
                 progbar.update(stop)
-        return means.means()
+        values = means.means()
+        for callback in callbacks:
+            callback.on_test_end(dict(zip(self.metrics_names, values)))
+        return values
 
-    def predict(self, x, batch_size=None, verbose=0, callbacks=None):
+    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None):
         """The model's outputs for ``x``, as a NumPy array (one row per sample); ``verbose=1`` shows
-        a progress bar, as ``evaluate`` does. ``callbacks`` get ``on_predict_begin``,
+        a progress bar, as ``evaluate`` does. ``steps`` predicts only the first ``steps`` batches
+        of ``batch_size`` samples, as in ``evaluate``. ``callbacks`` get ``on_predict_begin``,
         ``on_predict_batch_begin``/``on_predict_batch_end`` for each batch (of 32 rows unless
-        ``batch_size`` says otherwise, as in Keras) and ``on_predict_end``."""
-        batch_size = _check_inference_batch_size(batch_size)
+        ``batch_size`` or ``steps`` say otherwise, as in Keras) and ``on_predict_end``."""
+        batch_size = _optional_count("batch_size", batch_size)
+        steps = _optional_count("steps", steps)
         verbose = validation.check_verbose(verbose)
         callbacks = _check_callbacks(callbacks)
         x, _ = self._prepare(x)
-        batch_size = 32 if callbacks and batch_size is None else self._inference_batch_size(batch_size)
-        x = backend.asarray(x)
+        keras_batch_size, rows = _keras_batches(x.shape[0], batch_size, steps, "steps")
+        chunk = keras_batch_size if callbacks else self._inference_batch_size(batch_size)
+        x = backend.asarray(x[:rows])
         xp = backend.namespace()
-        _start_callbacks(self, callbacks, x.shape[0], batch_size, verbose)
+        _start_callbacks(self, callbacks, steps or -(-rows // keras_batch_size), verbose)
         batch_callbacks = [c for c in callbacks if c.wants_predict_batch_hooks()]
         for callback in callbacks:
             callback.on_predict_begin({})
         progbar = Progbar(x.shape[0]) if verbose == 1 else None  # as Keras 2: a bar or nothing
         outputs = []
-        for batch, (start, stop) in enumerate(_batches(x.shape[0], batch_size)):
+        for batch, (start, stop) in enumerate(_batches(x.shape[0], chunk)):
             for callback in batch_callbacks:
                 callback.on_predict_batch_begin(batch, logs={})
             outputs.append(self._forward(x[start:stop, ...], training=False))
@@ -953,11 +979,11 @@ def _check_callbacks(callbacks):
     return callbacks
 
 
-def _start_callbacks(model, callbacks, count, batch_size, verbose):
+def _start_callbacks(model, callbacks, steps, verbose):
     """Give evaluate's or predict's callbacks the model and Keras's params for one pass."""
     for callback in callbacks:
         callback.set_model(model)
-        callback.set_params({"verbose": verbose, "epochs": 1, "steps": -(-count // batch_size)})
+        callback.set_params({"verbose": verbose, "epochs": 1, "steps": steps})
 
 
 def _check_validation_freq(validation_freq):
@@ -979,9 +1005,28 @@ def _validates_after(epoch, validation_freq):
     return (epoch + 1) % validation_freq == 0
 
 
-def _check_inference_batch_size(batch_size):
-    """A batch size given to evaluate or predict, checked before anything happens (None: the default)."""
-    return None if batch_size is None else validation.check_count("batch_size", batch_size, 1)
+def _optional_count(name, value):
+    """A batch size or a number of steps, checked before anything happens (None: the default)."""
+    return None if value is None else validation.check_count(name, value, 1)
+
+
+def _keras_batches(count, batch_size, steps, steps_name):
+    """``(batch size, rows)``: Keras 3's batches of ``count`` rows for evaluate and predict, and
+    the rows the first ``steps`` of them cover (all of them without ``steps``). The batch size is
+    ``batch_size`` if given, else with ``steps`` the size that makes them cover the data, else 32.
+    More steps than batches run the batches there are, with a warning, as in Keras."""
+    if batch_size is None:
+        batch_size = -(-count // steps) if steps else 32
+    if steps is None:
+        return batch_size, count
+    available = -(-count // batch_size)
+    if steps > available:
+        warnings.warn(
+            f"{steps_name}={steps} asks for more batches than the data has: {count} samples make "
+            f"{available} batches of {batch_size}, and only those run, as in Keras.",
+            stacklevel=3,
+        )
+    return batch_size, min(count, steps * batch_size)
 
 
 def _build_layer(layer, input_shape):
@@ -995,6 +1040,47 @@ def _build_layer(layer, input_shape):
 def _batches(count, batch_size):
     """``(start, stop)`` of each batch; the last one may be smaller."""
     return [(start, min(start + batch_size, count)) for start in range(0, count, batch_size)]
+
+
+class _TrainingBatches:
+    """The batches each epoch of ``fit`` trains on, as Keras 3 takes them from arrays.
+
+    An epoch takes the next ``steps_per_epoch`` batches (by default all of them) of the current
+    pass over the data, whose order is a new permutation of the rows when ``shuffle``. An epoch that
+    uses the pass up before its ``steps_per_epoch`` stops there, and the next one starts a new pass.
+    The progress bar counts the samples done in the epoch, or with ``steps_per_epoch`` the steps
+    (as Keras does then): each batch comes with that count, worked out here once, not per batch.
+    """
+
+    def __init__(self, count, batch_size, steps_per_epoch, shuffle):
+        self.count, self.batch_size, self.shuffle = count, batch_size, shuffle
+        self.batches = _batches(count, batch_size)
+        self.steps = steps_per_epoch or len(self.batches)
+        self.counts_steps = steps_per_epoch is not None
+        self.target = self.steps if self.counts_steps else count
+        self.whole_pass = [(start, stop, stop) for start, stop in self.batches]
+        self.next = 0  # where the next epoch starts in the current pass
+        self.order = None
+
+    def next_epoch(self):
+        """``(order, plan)``: the pass's order of the rows, on the device (None without shuffle),
+        and the epoch's batches as ``(start, stop, progress after it)``."""
+        if self.next == 0 and self.shuffle:
+            # One permutation per pass, moved to the device once; each batch gathers its rows.
+            self.order = backend.asarray(generator().permutation(self.count), dtype="int64")
+        if not self.counts_steps:
+            return self.order, self.whole_pass
+        batches = self.batches[self.next : self.next + self.steps]
+        self.next = (self.next + len(batches)) % len(self.batches)
+        if len(batches) < self.steps:
+            warnings.warn(
+                f"steps_per_epoch={self.steps}, but the pass over the {self.count} training samples "
+                f"({len(self.batches)} batches of {self.batch_size}) had {len(batches)} left: the epoch "
+                "stops after them and the next one starts a new pass, as in Keras. A steps_per_epoch "
+                f"that divides {len(self.batches)} keeps the epochs the same length.",
+                stacklevel=4,
+            )
+        return self.order, [(start, stop, step + 1) for step, (start, stop) in enumerate(batches)]
 
 
 class _RunningMeans:
