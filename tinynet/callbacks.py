@@ -24,7 +24,11 @@ fails before training changes anything. Epochs and batches count from 0, as in K
 ``on_batch_begin``/``on_batch_end`` are Keras's older names of the batch hooks and are called too.
 Batch hooks are called only for callbacks that define them, because their ``logs`` (the batch's
 loss, the batch's predictions) must be copied from the device each step.
-A callback stops training by setting ``self.model.stop_training = True``.
+A callback stops training by setting ``self.model.stop_training = True`` (in a batch hook: after
+that batch; in ``on_epoch_end``: after that epoch), evaluating by setting
+``self.model.stop_evaluating = True`` and predicting by ``self.model.stop_predicting = True``
+(after the batch whose hook set it); each call of fit, evaluate and predict sets its flag back to
+False when it starts.
 """
 
 import csv

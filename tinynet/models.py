@@ -62,6 +62,8 @@ class Sequential:
         self.metrics = []
         self.weighted_metrics = []
         self.stop_training = False
+        self.stop_evaluating = False
+        self.stop_predicting = False
         self.history = None
         self._trainable = True
         # Joined first and built once at the end, when the input shape is known: build checks the
@@ -673,7 +675,8 @@ class Sequential:
         first ``steps`` batches of ``batch_size`` samples (without ``batch_size``, ``steps`` batches
         cover all the samples, as in Keras). ``callbacks`` get ``on_test_begin``,
         ``on_test_batch_begin``/``on_test_batch_end`` for each batch (of 32 rows unless
-        ``batch_size`` or ``steps`` say otherwise, as in Keras) and ``on_test_end``.
+        ``batch_size`` or ``steps`` say otherwise, as in Keras) and ``on_test_end``; one of them
+        stops the evaluation after a batch by setting ``model.stop_evaluating = True``.
         """
         self._check_compiled("evaluate")
         batch_size = _optional_count("batch_size", batch_size)
@@ -702,6 +705,7 @@ class Sequential:
     def _evaluate_arrays(self, x, y, batch_size, callbacks, verbose=0, weights=None):
         """``evaluate``'s pass, and ``fit``'s validation: the ``on_test_*`` hooks around the means
         of the loss and metrics over ``(x, y)`` in batches of ``batch_size``."""
+        self.stop_evaluating = False  # before on_test_begin, as Keras resets it
         for callback in callbacks:
             callback.on_test_begin({})
         batch_callbacks = [c for c in callbacks if c.wants_test_batch_hooks()]
@@ -719,6 +723,10 @@ class Sequential:
                     callback.on_test_batch_end(batch, logs=batch_logs)
             if progbar is not None:
                 progbar.update(stop)
+            if self.stop_evaluating:
+                break
+        if progbar is not None and stop < x.shape[0]:  # stopped early: the bar ends there, as in Keras
+            progbar.update(x.shape[0])
         values = means.means()
         for callback in callbacks:
             callback.on_test_end(dict(zip(self.metrics_names, values)))
@@ -729,7 +737,9 @@ class Sequential:
         a progress bar, as ``evaluate`` does. ``steps`` predicts only the first ``steps`` batches
         of ``batch_size`` samples, as in ``evaluate``. ``callbacks`` get ``on_predict_begin``,
         ``on_predict_batch_begin``/``on_predict_batch_end`` for each batch (of 32 rows unless
-        ``batch_size`` or ``steps`` say otherwise, as in Keras) and ``on_predict_end``."""
+        ``batch_size`` or ``steps`` say otherwise, as in Keras) and ``on_predict_end``; one of them
+        stops predicting after a batch by setting ``model.stop_predicting = True`` (the outputs
+        are then those of the batches done)."""
         batch_size = _optional_count("batch_size", batch_size)
         steps = _optional_count("steps", steps)
         verbose = validation.check_verbose(verbose)
@@ -741,6 +751,7 @@ class Sequential:
         xp = backend.namespace()
         _start_callbacks(self, callbacks, steps or -(-rows // keras_batch_size), verbose)
         batch_callbacks = [c for c in callbacks if c.wants_predict_batch_hooks()]
+        self.stop_predicting = False  # before on_predict_begin, as Keras resets it
         for callback in callbacks:
             callback.on_predict_begin({})
         progbar = Progbar(x.shape[0]) if verbose == 1 else None  # as Keras 2: a bar or nothing
@@ -755,6 +766,10 @@ class Sequential:
                     callback.on_predict_batch_end(batch, logs=batch_logs)
             if progbar is not None:
                 progbar.update(stop)
+            if self.stop_predicting:
+                break
+        if progbar is not None and stop < x.shape[0]:  # stopped early: the bar ends there, as in Keras
+            progbar.update(x.shape[0])
         for callback in callbacks:
             callback.on_predict_end({})
         return _to_host(outputs[0] if len(outputs) == 1 else xp.concat(outputs, axis=0), x)
