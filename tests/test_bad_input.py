@@ -83,6 +83,7 @@ def state(model):
         "slots": slots,
         "loss": model.loss,
         "metrics": list(model.metrics),
+        "weighted_metrics": list(model.weighted_metrics),
     }
 
 
@@ -97,6 +98,7 @@ def assert_same_state(before, after):
             np.testing.assert_array_equal(new, old)
     assert after["loss"] is before["loss"]
     assert after["metrics"] == before["metrics"]
+    assert after["weighted_metrics"] == before["weighted_metrics"]
 
 
 def assert_message(error, words):
@@ -150,6 +152,12 @@ MODEL_CASES = [
     Case("compile-two-metrics-one-name",
          lambda m, d: m.compile(loss=LOSS, metrics=["accuracy", functools.partial(np.mean), functools.partial(np.max)]),
          ValueError, ("a name of its own", "'partial'", "['accuracy', 'partial', 'partial']")),
+    Case("compile-weighted_metrics-string", lambda m, d: m.compile(loss=LOSS, weighted_metrics="accuracy"), TypeError,
+         ("weighted_metrics must be a list", "weighted_metrics=['accuracy']")),
+    Case("compile-unknown-weighted-metric", lambda m, d: m.compile(loss=LOSS, weighted_metrics=["acuracy"]),
+         ValueError, ("Unknown metric 'acuracy'", "Did you mean 'accuracy'?")),
+    Case("compile-weighted-metric-twice", lambda m, d: m.compile(loss=LOSS, weighted_metrics=["mse", "mse"]),
+         ValueError, ("a name of its own", "'mse'", "['mse', 'mse']")),
     Case("compile-metric-called-loss", lambda m, d: m.compile(loss=LOSS, metrics=[loss_named_metric]), ValueError,
          ("none may be 'loss'", "'loss'")),
     # the features and the rank of x
@@ -243,6 +251,20 @@ MODEL_CASES = [
          ("batch_size must be an integer >= 1", "got 0")),
     Case("predict-batch_size-0", lambda m, d: m.predict(d.x, batch_size=0), ValueError,
          ("batch_size must be an integer >= 1",)),
+    Case("steps_per_epoch-0", lambda m, d: m.fit(d.x, d.y, steps_per_epoch=0, verbose=0), ValueError,
+         ("steps_per_epoch must be an integer >= 1", "got 0")),
+    Case("steps_per_epoch-float", lambda m, d: m.fit(d.x, d.y, steps_per_epoch=2.5, verbose=0), TypeError,
+         ("steps_per_epoch must be an integer", "2.5", "float")),
+    Case("validation_steps-negative",
+         lambda m, d: m.fit(d.x, d.y, validation_data=(d.x, d.y), validation_steps=-1, verbose=0), ValueError,
+         ("validation_steps must be an integer >= 1", "got -1")),
+    Case("validation_batch_size-text",
+         lambda m, d: m.fit(d.x, d.y, validation_split=0.2, validation_batch_size="8", verbose=0), TypeError,
+         ("validation_batch_size must be an integer", "'8'")),
+    Case("evaluate-steps-0", lambda m, d: m.evaluate(d.x, d.y, steps=0, verbose=0), ValueError,
+         ("steps must be an integer >= 1", "got 0")),
+    Case("predict-steps-bool", lambda m, d: m.predict(d.x, steps=True), TypeError,
+         ("steps must be an integer", "True", "bool")),
     Case("epochs-negative", lambda m, d: m.fit(d.x, d.y, epochs=-1, verbose=0), ValueError,
          ("epochs must be an integer >= 0", "got -1")),
     Case("epochs-float", lambda m, d: m.fit(d.x, d.y, epochs=2.0, verbose=0), TypeError,

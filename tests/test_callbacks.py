@@ -655,3 +655,75 @@ def test_lambda_callback_calls_the_functions_it_was_given():
     assert calls == [0, 1, (0, ["loss"]), 0, 1, (1, ["loss"]), "end"]
     with pytest.raises(TypeError, match="LambdaCallback on_epoch_end must be a function; got 3"):
         LambdaCallback(on_epoch_end=3)
+
+
+def test_lambda_callback_takes_every_hook_by_its_name_as_keras_3():
+    calls = []
+
+    def recorder(hook):
+        return lambda *arguments, **keywords: calls.append((hook, arguments, keywords))
+
+    hooks = ("on_test_begin", "on_test_batch_end", "on_test_end", "on_predict_begin", "on_predict_batch_begin",
+             "on_predict_end", "on_batch_end")
+    callback = LambdaCallback(**{hook: recorder(hook) for hook in hooks})
+    model = linear_model()
+    model.evaluate(X, Y, batch_size=8, verbose=0, callbacks=[callback])
+    assert [call[0] for call in calls] == ["on_test_begin", "on_test_batch_end", "on_test_batch_end", "on_test_end"]
+    assert calls[1][1] == (0,) and list(calls[1][2]) == ["logs"]  # batch hooks get their logs by name, as in Keras
+    assert calls[3][1] == ({"loss": pytest.approx(model.evaluate(X, Y, verbose=0), rel=1e-6)},)
+    calls.clear()
+    model.predict(X, batch_size=8, callbacks=[callback])
+    assert calls == [("on_predict_begin", ({},), {}), ("on_predict_batch_begin", (0,), {"logs": {}}),
+                     ("on_predict_batch_begin", (1,), {"logs": {}}), ("on_predict_end", ({},), {})]
+    calls.clear()
+    model.fit(X, Y, batch_size=8, epochs=1, verbose=0, callbacks=[callback])  # on_batch_end: the older name
+    assert [call[0] for call in calls] == ["on_batch_end", "on_batch_end"]
+    with pytest.raises(ValueError, match="Unknown callback hook 'on_test_batch_ends'.*Did you mean 'on_test_batch_end'"):
+        LambdaCallback(on_test_batch_ends=print)
+    with pytest.raises(TypeError, match="LambdaCallback on_predict_end must be a function; got 'print'"):
+        LambdaCallback(on_predict_end="print")
+
+
+# --- stop_evaluating and stop_predicting -----------------------------------------------------------
+
+# Keras 3.15 (JAX) on this model and data: a callback that sets stop_evaluating (stop_predicting) at
+# the end of batch 1 leaves evaluate(batch_size=3) at 0.28121283650398254, the loss of the first 6
+# rows, and predict with 6 rows; fit(batch_size=3, epochs=2, shuffle=False, validation_data=(x, y))
+# with it validates on 6 rows: val_loss [0.042590152472257614, 0.00667776120826602].
+LINE_X = np.linspace(-1, 1, 30, dtype=np.float32).reshape(10, 3)
+LINE_Y = (LINE_X @ np.array([[1.0], [-2.0], [0.5]], np.float32) + 0.3).astype(np.float32)
+
+
+def line_model():
+    model = Sequential([Dense(1, input_shape=(3,))])
+    model.set_weights([np.array([[0.1], [0.2], [-0.3]], np.float32), np.zeros(1, np.float32)])
+    model.compile(optimizer=SGD(0.1), loss="mse")
+    return model
+
+
+class StopAfterBatch1(Callback):
+    def on_test_batch_end(self, batch, logs=None):
+        if batch == 1:
+            self.model.stop_evaluating = True
+
+    def on_predict_batch_end(self, batch, logs=None):
+        if batch == 1:
+            self.model.stop_predicting = True
+
+
+def test_a_callback_stops_evaluate_and_predict_after_a_batch_as_keras_3():
+    model = line_model()
+    loss = model.evaluate(LINE_X, LINE_Y, batch_size=3, verbose=0, callbacks=[StopAfterBatch1()])
+    assert loss == pytest.approx(0.28121283650398254) and model.stop_evaluating
+    assert model.predict(LINE_X, batch_size=3, callbacks=[StopAfterBatch1()]).shape == (6, 1)
+    assert model.stop_predicting
+    # Each call starts with its flag down.
+    assert model.evaluate(LINE_X, LINE_Y, batch_size=3, verbose=0) == pytest.approx(0.17419739067554474)
+    assert model.predict(LINE_X, batch_size=3).shape == (10, 1)
+    assert not model.stop_evaluating and not model.stop_predicting
+
+
+def test_stop_evaluating_cuts_fits_validation_short_each_epoch():
+    history = line_model().fit(LINE_X, LINE_Y, batch_size=3, epochs=2, shuffle=False, verbose=0,
+                               validation_data=(LINE_X, LINE_Y), callbacks=[StopAfterBatch1()])
+    np.testing.assert_allclose(history.history["val_loss"], [0.042590152472257614, 0.00667776120826602], rtol=1e-5)

@@ -332,3 +332,36 @@ def test_a_file_that_names_its_loss_by_a_string_still_loads(tmp_path):
     np.savez(tmp_path / "old.npz", **arrays)
     loaded = load_model(tmp_path / "old.npz")
     assert type(loaded.loss) is losses.CategoricalCrossentropy and loaded.loss.get_config() == model.loss.get_config()
+
+
+def test_weighted_metrics_come_back_and_older_files_without_them_load(tmp_path):
+    import json
+
+    x = rng.random((12, 4), dtype=np.float32)
+    y = to_categorical(np.arange(12) % 3, 3)
+    weights = rng.uniform(0, 2, 12)
+    model = Sequential([Dense(3, activation="softmax", input_shape=(4,))])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"],
+                  weighted_metrics=["accuracy", "mse"])
+    model.save(tmp_path / "model.npz")
+    loaded = load_model(tmp_path / "model.npz")
+    assert loaded.metrics_names == ["loss", "accuracy", "weighted_accuracy", "mse"]
+    assert loaded.evaluate(x, y, sample_weight=weights, verbose=0) == model.evaluate(
+        x, y, sample_weight=weights, verbose=0)
+    # A file written before weighted metrics existed has no "weighted_metrics" in its compile config.
+    with np.load(tmp_path / "model.npz") as stored:
+        arrays = dict(stored)
+    config = json.loads(str(arrays["config"]))
+    assert config["compile"]["weighted_metrics"] == ["accuracy", "mse"]
+    del config["compile"]["weighted_metrics"]
+    arrays["config"] = np.array(json.dumps(config))
+    np.savez(tmp_path / "old.npz", **arrays)
+    assert load_model(tmp_path / "old.npz").metrics_names == ["loss", "accuracy"]
+
+
+def test_a_weighted_metric_of_ones_own_cannot_be_saved(tmp_path):
+    model = Sequential([Dense(2, activation="softmax", input_shape=(3,))])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", weighted_metrics=[own_accuracy])
+    with pytest.raises(ValueError, match="cannot save the weighted metric 'accuracy': it is not the one tinynet knows"):
+        model.save(tmp_path / "model.npz")
+    assert list(tmp_path.iterdir()) == []

@@ -5,6 +5,7 @@ relu/Adam network on real MNIST."""
 import functools
 import math
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from tinynet import activations, backend, initializers, losses, metrics
 from tinynet.callbacks import Callback, EarlyStopping
 from tinynet.initializers import RandomNormal
-from tinynet.layers import Activation, Dense, Dropout, LeakyReLU, ReLU, Softmax
+from tinynet.layers import Activation, Conv2D, Dense, Dropout, LeakyReLU, ReLU, Softmax
 from tinynet.models import Sequential
 from tinynet.optimizers import SGD
 from tinynet.utils import set_random_seed, to_categorical
@@ -913,3 +914,280 @@ def test_train_on_batch_takes_weights_as_fit_does():
     by_fit.fit(x[:8], y[:8], batch_size=8, epochs=1, shuffle=False, verbose=0, class_weight={1: 4.0})
     one_step.train_on_batch(x[:8], y[:8], class_weight={1: 4.0})
     assert_same_weights(one_step.get_weights(), by_fit.get_weights())
+
+
+# --- weighted metrics ----------------------------------------------------------------------------
+
+# A fixed softmax layer on 10 samples: it is right on samples 4, 6 and 9, whose weights (1..10) sum
+# to 22 of 55.
+WEIGHTED_X = np.random.default_rng(0).normal(size=(10, 3)).astype(np.float32)
+WEIGHTED_LABELS = np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 1])
+WEIGHTS_1_TO_10 = np.arange(1, 11, dtype=np.float32)
+
+
+def fixed_softmax(**compiled):
+    model = Sequential([Dense(3, activation="softmax", input_shape=(3,))])
+    model.set_weights([np.array([[1, -1, 0.5], [0.2, 0.3, -0.4], [-0.5, 1, 0.1]], np.float32), np.zeros(3, np.float32)])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", **compiled)
+    return model
+
+
+def test_weighted_metrics_are_the_weighted_means_keras_3_gives(array_backend):
+    """Keras 3.15 (JAX), evaluate(batch_size=4, sample_weight=1..10) of the same layer and data:
+    accuracy 0.3, weighted_accuracy 0.4 = 22/55 (the mean of the batches' weighted accuracies,
+    weighted by their sizes, would be 0.29), loss 7.130958557128906. Keras's list is
+    [loss, 0.3, 0.3, 0.4]: it names both accuracies "accuracy"; tinynet's has one value per name."""
+    y = to_categorical(WEIGHTED_LABELS, 3)
+    model = fixed_softmax(metrics=["accuracy"], weighted_metrics=["accuracy"])
+    assert model.metrics_names == ["loss", "accuracy", "weighted_accuracy"]
+    values = model.evaluate(WEIGHTED_X, y, batch_size=4, sample_weight=WEIGHTS_1_TO_10, verbose=0, return_dict=True)
+    assert values == pytest.approx({"loss": 7.130958557128906, "accuracy": 0.3, "weighted_accuracy": 0.4}, rel=1e-6)
+    assert model.evaluate(WEIGHTED_X, y, sample_weight=WEIGHTS_1_TO_10, verbose=0) == pytest.approx(
+        list(values.values()), rel=1e-6)  # in chunks of any size
+    assert model.test_on_batch(WEIGHTED_X, y, sample_weight=WEIGHTS_1_TO_10) == pytest.approx(
+        list(values.values()), rel=1e-6)
+    # Without weights, each sample weighs 1 (Keras: accuracy 0.3 and weighted_accuracy 0.3).
+    unweighted = model.evaluate(WEIGHTED_X, y, verbose=0, return_dict=True)
+    assert unweighted["accuracy"] == unweighted["weighted_accuracy"] == pytest.approx(0.3)
+    # Only in weighted_metrics, a metric keeps its name (Keras: accuracy 0.4, mse 0.24496638774871826).
+    only_weighted = fixed_softmax(weighted_metrics=["accuracy", "mse"])
+    assert only_weighted.evaluate(WEIGHTED_X, y, batch_size=4, sample_weight=WEIGHTS_1_TO_10, verbose=0) == (
+        pytest.approx([7.130958557128906, 0.4, 0.24496638774871826], rel=1e-6))
+
+
+def test_a_weighted_metric_is_sum_w_m_over_sum_w_of_each_samples_value(array_backend):
+    """Per-pixel values are averaged per sample first; weights of 0 leave a sample out, and a
+    batch whose weights are all 0 counts for nothing (Keras's Mean divides with divide_no_nan)."""
+    generator = np.random.default_rng(4)
+    x = generator.normal(size=(9, 4, 4, 2)).astype(np.float32)
+    y = generator.normal(size=(9, 4, 4, 1)).astype(np.float32)
+    set_random_seed(0)
+    model = Sequential([Conv2D(1, 3, padding="same", input_shape=(4, 4, 2))])
+    model.compile(optimizer="sgd", loss="mse", weighted_metrics=["mae"])
+    errors = np.abs(model.predict(x) - y).reshape(9, -1).mean(axis=1)
+    weights = np.array([0, 0, 0, 2, 0.5, 1, 3, 0, 1], np.float32)
+    expected = (weights * errors).sum() / weights.sum()
+    _, mae = model.evaluate(x, y, batch_size=3, sample_weight=weights, verbose=0)  # the first batch weighs 0
+    assert mae == pytest.approx(expected, rel=1e-5)
+    assert model.evaluate(x[:3], y[:3], sample_weight=weights[:3], verbose=0)[1] == 0.0
+
+
+def test_weighted_metrics_of_ones_own_and_top_k(array_backend):
+    x, labels = classification_data(samples=12)
+    weights = np.random.default_rng(5).uniform(0, 2, 12).astype(np.float32)
+
+    def largest_output(y_true, y_pred):  # one value per sample
+        return backend.namespace().max(y_pred, axis=-1)
+
+    def top_2(y_true, y_pred):
+        return metrics.top_k_categorical_accuracy(y_true, y_pred, k=2)
+
+    def one_number(y_true, y_pred):  # the batch's value, taken as every sample's (Keras 3.15 fails on it)
+        return 0.25
+
+    model = softmax_model()
+    model.compile(optimizer="sgd", loss="categorical_crossentropy",
+                  weighted_metrics=[largest_output, top_2, "top_k_categorical_accuracy", one_number])
+    p = model.predict(x)
+    in_top_2 = (p > p[np.arange(12), labels][:, None]).sum(axis=1) < 2
+    assert 0 < in_top_2.sum() < 12
+    _, largest, top_2_share, top_5_share, constant = model.evaluate(x, to_categorical(labels, 3), batch_size=5,
+                                                                    sample_weight=weights, verbose=0)
+    assert largest == pytest.approx((weights * p.max(axis=1)).sum() / weights.sum(), rel=1e-5)
+    assert top_2_share == pytest.approx((weights * in_top_2).sum() / weights.sum(), rel=1e-5)
+    assert top_5_share == 1.0  # the top 5 of 3 classes hold every label
+    assert constant == 0.25
+
+
+# Keras 3.15 (JAX): this model, these weights, SGD(0.1), fit(batch_size=4, epochs=2, shuffle=False,
+# class_weight={0: 1, 1: 3, 2: 0.5}, validation_data=(x_val, y_val, w_val)).
+KERAS_WEIGHTED_HISTORY = {
+    "accuracy": [0.4545454680919647, 0.5454545617103577],
+    "loss": [2.5565781593322754, 0.883894145488739],
+    "mse": [0.2134752720594406, 0.08112677186727524],
+    "val_accuracy": [0.4444444477558136, 0.4444444477558136],
+    "val_loss": [1.1435364484786987, 1.1269347667694092],
+    "val_mse": [0.20192492008209229, 0.20326350629329681],
+    "val_weighted_accuracy": [0.4952768087387085, 0.4952768087387085],
+    "weighted_accuracy": [0.5813953280448914, 0.8372092843055725],
+}
+
+
+def test_fit_weighs_the_weighted_metrics_by_class_weight_and_the_validation_weights_as_keras_3(array_backend):
+    generator = np.random.default_rng(5)
+    x = generator.normal(size=(22, 3)).astype(np.float32)
+    labels = np.argmax(x + generator.normal(scale=0.8, size=x.shape), axis=1)
+    x_val = generator.normal(size=(9, 3)).astype(np.float32)
+    y_val = to_categorical(np.argmax(x_val, axis=1), 3)
+    w_val = generator.uniform(0, 2, size=9).astype(np.float32)
+    weights = [generator.normal(scale=0.7, size=(3, 4)).astype(np.float32), np.zeros(4, np.float32),
+               generator.normal(scale=0.7, size=(4, 3)).astype(np.float32), np.zeros(3, np.float32)]
+    model = Sequential([Dense(4, activation="relu", input_shape=(3,)), Dense(3, activation="softmax")])
+    model.set_weights(weights)
+    model.compile(optimizer=SGD(0.1), loss="categorical_crossentropy", metrics=["accuracy"],
+                  weighted_metrics=["accuracy", "mse"])
+    history = model.fit(x, to_categorical(labels, 3), batch_size=4, epochs=2, shuffle=False, verbose=0,
+                        class_weight={0: 1.0, 1: 3.0, 2: 0.5}, validation_data=(x_val, y_val, w_val))
+    assert history.history.keys() == KERAS_WEIGHTED_HISTORY.keys()
+    for name, values in KERAS_WEIGHTED_HISTORY.items():
+        np.testing.assert_allclose(history.history[name], values, rtol=1e-5, err_msg=name)
+
+
+def test_train_on_batch_returns_the_weighted_metrics_too():
+    y = to_categorical(WEIGHTED_LABELS, 3)
+    model = fixed_softmax(metrics=["accuracy"], weighted_metrics=["accuracy"])
+    _, accuracy, weighted = model.train_on_batch(WEIGHTED_X, y, sample_weight=WEIGHTS_1_TO_10)
+    assert (accuracy, weighted) == pytest.approx((0.3, 0.4))  # the values before the update
+    assert len(model.train_on_batch(WEIGHTED_X, y)) == 3
+
+
+# --- steps ---------------------------------------------------------------------------------------
+
+STEPS_X = np.linspace(-1, 1, 30, dtype=np.float32).reshape(10, 3)
+STEPS_Y = (STEPS_X @ np.array([[1.0], [-2.0], [0.5]], np.float32) + 0.3).astype(np.float32)
+
+
+def linear_regression():
+    model = Sequential([Dense(1, input_shape=(3,))])
+    model.set_weights([np.array([[0.1], [0.2], [-0.3]], np.float32), np.zeros(1, np.float32)])
+    model.compile(optimizer=SGD(0.1), loss="mse")
+    return model
+
+
+class BatchSizes(Callback):
+    """The sizes of the batches of each epoch, and of each validation."""
+
+    def __init__(self):
+        super().__init__()
+        self.epochs, self.validations = [], []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs.append([])
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.epochs[-1].append(logs["size"])
+
+    def on_test_begin(self, logs=None):
+        self.validations.append(0)
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.validations[-1] += 1
+
+
+# Keras 3.15 (JAX) on this model and data: fit(batch_size=3, epochs=4, steps_per_epoch=s,
+# shuffle=False): the epochs' losses, the kernel after, and how many "ran out of data" warnings.
+KERAS_STEPS = {
+    3: ([0.15749046206474304, 0.004064276814460754, 0.023932039737701416, 1.3812583347316831e-05],
+        [-0.06357713788747787, 0.05268355831503868, -0.4310557246208191], 2, [[3, 3, 3], [1], [3, 3, 3], [1]]),
+    2: ([0.23540355265140533, 0.002264286857098341, 0.035007502883672714, 0.0013392844703048468],
+        [-0.06357713788747787, 0.05268355831503868, -0.4310557246208191], 0, [[3, 3], [3, 1], [3, 3], [3, 1]]),
+    6: ([0.14214785397052765, 0.021540217101573944, 0.003416607854887843, 0.0005458281957544386],
+        [-0.0831630676984787, 0.03624457120895386, -0.4443477392196655], 4, [[3, 3, 3, 1]] * 4),
+}
+
+
+@pytest.mark.parametrize("steps", list(KERAS_STEPS))
+def test_steps_per_epoch_goes_on_through_the_pass_as_keras_3(steps):
+    """10 samples make 4 batches of 3: an epoch takes the next `steps` of them, stopping where the
+    pass runs out; the next epoch starts a new pass."""
+    losses_by_keras, kernel_by_keras, warnings_by_keras, sizes = KERAS_STEPS[steps]
+    model, seen = linear_regression(), BatchSizes()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = model.fit(STEPS_X, STEPS_Y, batch_size=3, epochs=4, steps_per_epoch=steps, shuffle=False,
+                            verbose=0, callbacks=[seen])
+    assert seen.epochs == sizes
+    np.testing.assert_allclose(history.history["loss"], losses_by_keras, rtol=1e-5)
+    np.testing.assert_allclose(model.get_weights()[0].ravel(), kernel_by_keras, rtol=1e-5)
+    ran_out = [w for w in caught if f"steps_per_epoch={steps}, but the pass over the 10" in str(w.message)]
+    assert len(ran_out) == len(caught) == warnings_by_keras
+    assert all(w.filename == __file__ for w in ran_out)  # the warning points at the call of fit
+    assert history.params["steps"] == steps
+
+
+def test_steps_per_epoch_without_batch_size_makes_an_epoch_one_pass():
+    """Keras 3.15: fit(epochs=2, steps_per_epoch=4) takes batches of ceil(10 / 4) = 3, losses
+    [0.14214785397052765, 0.021540217101573944]."""
+    model, seen = linear_regression(), BatchSizes()
+    history = model.fit(STEPS_X, STEPS_Y, epochs=2, steps_per_epoch=4, shuffle=False, verbose=0, callbacks=[seen])
+    assert seen.epochs == [[3, 3, 3, 1]] * 2 and history.params["batch_size"] == 3
+    np.testing.assert_allclose(history.history["loss"], [0.14214785397052765, 0.021540217101573944], rtol=1e-5)
+
+
+def test_a_shuffled_pass_is_shared_by_the_epochs_that_take_its_batches(monkeypatch):
+    model = linear_regression()
+    rows = np.arange(10, dtype=np.float32)[:, None] * np.ones((1, 3), np.float32)  # each row holds its index
+    seen = []
+    train_step = model._train_step
+
+    def recording_step(x, y, sample_weight=None):
+        seen.append(backend.to_numpy(x)[:, 0].astype(int).tolist())
+        return train_step(x, y, sample_weight)
+
+    monkeypatch.setattr(model, "_train_step", recording_step)
+    set_random_seed(1)
+    model.fit(rows, STEPS_Y, batch_size=3, epochs=4, steps_per_epoch=2, verbose=0)
+    # Epochs 1 and 2 (2 batches each) make the first pass, epochs 3 and 4 the second.
+    passes = [[row for batch in seen[:4] for row in batch], [row for batch in seen[4:] for row in batch]]
+    assert [len(batch) for batch in seen] == [3, 3, 3, 1] * 2
+    assert sorted(passes[0]) == sorted(passes[1]) == list(range(10))
+    assert passes[0] != passes[1] and passes[0] != list(range(10))
+
+
+def test_the_progress_bar_counts_steps_with_steps_per_epoch(capsys):
+    """As in Keras 3, the bar of an epoch cut short by the end of the pass (the second) ends at
+    steps_per_epoch too."""
+    with pytest.warns(UserWarning, match="had 1 left"):
+        linear_regression().fit(STEPS_X, STEPS_Y, batch_size=3, epochs=2, steps_per_epoch=3, verbose=1)
+    lines = [line for line in capsys.readouterr().out.splitlines() if "[" in line]
+    assert len(lines) == 2 and all(line.startswith("3/3 [==============================]") for line in lines)
+
+
+# Keras 3.15: fit(x[:7], y[:7], epochs=2, batch_size=2, shuffle=False, validation_data=(x, y),
+# validation_steps=2) validates on 2 batches of 2 (of validation_batch_size=3 with it).
+@pytest.mark.parametrize("validation_batch_size, val_loss", [
+    (None, [0.019652757793664932, 0.000883320695720613]),
+    (3, [0.01498698815703392, 0.0007349566440097988]),
+])
+def test_validation_steps_validate_on_the_first_batches_as_keras_3(validation_batch_size, val_loss):
+    model, seen = linear_regression(), BatchSizes()
+    history = model.fit(STEPS_X[:7], STEPS_Y[:7], epochs=2, batch_size=2, shuffle=False, verbose=0, callbacks=[seen],
+                        validation_data=(STEPS_X, STEPS_Y), validation_steps=2,
+                        validation_batch_size=validation_batch_size)
+    np.testing.assert_allclose(history.history["val_loss"], val_loss, rtol=1e-5)
+    assert seen.validations == [2, 2]
+
+
+def test_validation_batch_size_is_the_batches_a_test_callback_sees():
+    plain, model, seen = linear_regression(), linear_regression(), BatchSizes()
+    history = model.fit(STEPS_X[:7], STEPS_Y[:7], epochs=1, batch_size=2, shuffle=False, verbose=0, callbacks=[seen],
+                        validation_data=(STEPS_X, STEPS_Y), validation_batch_size=4)
+    expected = plain.fit(STEPS_X[:7], STEPS_Y[:7], epochs=1, batch_size=2, shuffle=False, verbose=0,
+                         validation_data=(STEPS_X, STEPS_Y))
+    assert seen.validations == [3]  # 10 rows in batches of 4, not fit's 2
+    assert history.history["val_loss"] == pytest.approx(expected.history["val_loss"], rel=1e-6)
+
+
+def test_evaluate_and_predict_steps_take_the_first_batches_as_keras_3():
+    """Keras 3.15 on this model: evaluate(steps=2, batch_size=3) is 0.28121283650398254, the loss
+    of the first 6 rows; steps=2 without batch_size covers all the rows (0.17419739067554474);
+    steps=7 of 3 rows runs the 4 batches there are, with a warning. predict(steps=2, batch_size=3)
+    gives 6 rows, predict(steps=3) batches of 4, 4 and 2."""
+    model = linear_regression()
+    assert model.evaluate(STEPS_X, STEPS_Y, steps=2, batch_size=3, verbose=0) == pytest.approx(0.28121283650398254)
+    assert model.evaluate(STEPS_X, STEPS_Y, steps=2, verbose=0) == pytest.approx(0.17419739067554474)
+    with pytest.warns(UserWarning, match="steps=7 asks for more batches than the data has: 10 samples make 4"):
+        assert model.evaluate(STEPS_X, STEPS_Y, steps=7, batch_size=3, verbose=0) == pytest.approx(0.17419739067554474)
+    np.testing.assert_allclose(model.predict(STEPS_X, steps=2, batch_size=3), model.predict(STEPS_X[:6]), rtol=1e-6)
+
+    class OutputSizes(Callback):
+        def __init__(self):
+            super().__init__()
+            self.sizes = []
+
+        def on_predict_batch_end(self, batch, logs=None):
+            self.sizes.append(len(logs["outputs"]))
+
+    sizes = OutputSizes()
+    assert model.predict(STEPS_X, steps=3, callbacks=[sizes]).shape == (10, 1)
+    assert sizes.sizes == [4, 4, 2] and sizes.params["steps"] == 3

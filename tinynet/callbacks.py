@@ -4,17 +4,18 @@
 
     on_train_begin(logs)
       on_epoch_begin(epoch, logs)
-        on_train_batch_begin(batch, logs) / on_train_batch_end(batch, logs)   (each batch)
+        on_train_batch_begin(batch, logs=logs) / on_train_batch_end(batch, logs=logs)   (each batch)
         on_test_begin(logs)                         (with validation data)
-          on_test_batch_begin(batch, {}) / on_test_batch_end(batch, logs)    (each batch)
+          on_test_batch_begin(batch, logs={}) / on_test_batch_end(batch, logs=logs)    (each batch)
         on_test_end(logs)                           (logs: {"loss": ...})
       on_epoch_end(epoch, logs)       logs: {"loss": ..., "accuracy": ..., "val_loss": ...}
     on_train_end(logs)                logs: the last epoch's
 
 ``evaluate(callbacks=[...])`` calls the ``on_test_*`` hooks alone, ``predict(callbacks=[...])``
-``on_predict_begin({})``, ``on_predict_batch_begin(batch, {})``,
-``on_predict_batch_end(batch, {"outputs": that batch's predictions})`` and ``on_predict_end({})``,
-in Keras 3's order and with its logs. A batch callback's ``logs`` hold the means so far over the
+``on_predict_begin({})``, ``on_predict_batch_begin(batch, logs={})``,
+``on_predict_batch_end(batch, logs={"outputs": that batch's predictions})`` and
+``on_predict_end({})``, in Keras 3's order and with its logs (the batch hooks get them by name, as
+Keras passes them). A batch callback's ``logs`` hold the means so far over the
 epoch, or over the evaluation (Keras's running metrics), not the batch's own values.
 
 Before any of them, ``fit`` calls ``check_logs(names)`` with the names its epoch logs will hold,
@@ -23,7 +24,11 @@ fails before training changes anything. Epochs and batches count from 0, as in K
 ``on_batch_begin``/``on_batch_end`` are Keras's older names of the batch hooks and are called too.
 Batch hooks are called only for callbacks that define them, because their ``logs`` (the batch's
 loss, the batch's predictions) must be copied from the device each step.
-A callback stops training by setting ``self.model.stop_training = True``.
+A callback stops training by setting ``self.model.stop_training = True`` (in a batch hook: after
+that batch; in ``on_epoch_end``: after that epoch), evaluating by setting
+``self.model.stop_evaluating = True`` and predicting by ``self.model.stop_predicting = True``
+(after the batch whose hook set it); each call of fit, evaluate and predict sets its flag back to
+False when it starts.
 """
 
 import csv
@@ -34,6 +39,7 @@ import os
 import string
 
 from tinynet import saving
+from tinynet.utils.lookup import lookup
 from tinynet.utils.validation import check_count
 
 
@@ -92,10 +98,10 @@ class Callback:
         """After it, with ``{"outputs": the batch's predictions}`` (a NumPy array)."""
 
     def on_train_batch_begin(self, batch, logs=None):
-        self.on_batch_begin(batch, logs)
+        self.on_batch_begin(batch, logs=logs)
 
     def on_train_batch_end(self, batch, logs=None):
-        self.on_batch_end(batch, logs)
+        self.on_batch_end(batch, logs=logs)
 
     def on_batch_begin(self, batch, logs=None):
         """Keras's older name of ``on_train_batch_begin`` (which calls it)."""
@@ -116,8 +122,10 @@ class Callback:
         return self._overrides("on_predict_batch_begin", "on_predict_batch_end")
 
     def _overrides(self, *hooks):
+        """True if one of ``hooks`` is this callback's own: defined by its class, or given to the
+        object itself (as ``LambdaCallback`` sets the functions it is given)."""
         own = type(self)
-        return any(getattr(own, hook) is not getattr(Callback, hook) for hook in hooks)
+        return any(hook in vars(self) or getattr(own, hook) is not getattr(Callback, hook) for hook in hooks)
 
 
 class History(Callback):
@@ -478,46 +486,38 @@ class CSVLogger(Callback):
         self.file.close()
 
 
+# Every hook a callback has, as Keras 3's Callback names them: what LambdaCallback may be given.
+_HOOKS = (
+    "on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
+    "on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end",
+    "on_test_begin", "on_test_end", "on_test_batch_begin", "on_test_batch_end",
+    "on_predict_begin", "on_predict_end", "on_predict_batch_begin", "on_predict_batch_end",
+)
+
+
 class LambdaCallback(Callback):
     """A callback made of functions, as Keras's: ``LambdaCallback(on_epoch_end=lambda epoch, logs:
-    print(logs["loss"]))``. The epoch and batch hooks take ``(epoch or batch, logs)``,
-    ``on_train_begin`` and ``on_train_end`` take ``(logs)``."""
+    print(logs["loss"]))``. Any hook may be given by its name (``on_test_batch_end=...``,
+    ``on_predict_end=...``), and is called as the hook is: the epoch hooks with ``(epoch, logs)``,
+    the batch hooks with ``(batch, logs=logs)``, the others with ``(logs)``. Keras takes a name
+    that is no hook and never calls it; tinynet refuses it, with the closest hook's name."""
 
     def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None, on_train_end=None,
-                 on_train_batch_begin=None, on_train_batch_end=None):
+                 on_train_batch_begin=None, on_train_batch_end=None, **hooks):
         super().__init__()
-        given = {"on_epoch_begin": on_epoch_begin, "on_epoch_end": on_epoch_end, "on_train_begin": on_train_begin,
-                 "on_train_end": on_train_end, "on_train_batch_begin": on_train_batch_begin,
-                 "on_train_batch_end": on_train_batch_end}
-        for hook, function in given.items():
+        hooks.update(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end, on_train_begin=on_train_begin,
+                     on_train_end=on_train_end, on_train_batch_begin=on_train_batch_begin,
+                     on_train_batch_end=on_train_batch_end)
+        for hook, function in hooks.items():
+            if hook not in _HOOKS:
+                lookup("callback hook", hook, dict.fromkeys(_HOOKS))  # raises, with the closest name
+                raise ValueError(f"Unknown callback hook {hook!r}: hooks are named in lower case, {hook.lower()!r}.")
             if function is not None and not callable(function):
                 raise TypeError(f"LambdaCallback {hook} must be a function; got {function!r}.")
-        self.functions = {hook: function for hook, function in given.items() if function is not None}
-
-    def wants_batch_hooks(self):
-        return "on_train_batch_begin" in self.functions or "on_train_batch_end" in self.functions
-
-    def _call(self, hook, *arguments):
-        if hook in self.functions:
-            self.functions[hook](*arguments)
-
-    def on_train_begin(self, logs=None):
-        self._call("on_train_begin", logs)
-
-    def on_train_end(self, logs=None):
-        self._call("on_train_end", logs)
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._call("on_epoch_begin", epoch, logs)
-
-    def on_epoch_end(self, epoch, logs=None):
-        self._call("on_epoch_end", epoch, logs)
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self._call("on_train_batch_begin", batch, logs)
-
-    def on_train_batch_end(self, batch, logs=None):
-        self._call("on_train_batch_end", batch, logs)
+        # Set on the object, as Keras does: each replaces its hook, and only those given are called.
+        for hook, function in hooks.items():
+            if function is not None:
+                setattr(self, hook, function)
 
 
 class TerminateOnNaN(Callback):

@@ -11,6 +11,12 @@ you: the share of rows whose largest prediction is at the one-hot label (categor
 integer label (sparse), or whose prediction rounds to the 0/1 target (binary). As in Keras 3, the
 choice is made from the shapes of the targets and predictions, whatever the loss
 (:func:`_accuracy_from_shapes`).
+
+``compile(weighted_metrics=[...])`` takes the same names and functions, and weighs each sample's
+value by its ``sample_weight`` (or ``class_weight``), as Keras does: the batch's value is
+``sum_i w_i m_i / sum_i w_i`` (:func:`get_weighted`), and ``fit`` weighs each batch by its
+``sum_i w_i``, so an epoch's value is that weighted mean over all its samples. Without sample
+weights a weighted metric is the plain one.
 """
 
 import math
@@ -128,20 +134,56 @@ def _accuracy_from_shapes(y_true, y_pred):
     return _categorical_share(y_true, y_pred)
 
 
+def _accuracy_per_sample(y_true, y_pred):
+    """Each sample's accuracy (or each pixel's), of the kind :func:`_accuracy_from_shapes` picks."""
+    if y_pred.shape[-1] == 1:
+        return binary_accuracy(y_true, y_pred)
+    if y_true.ndim < y_pred.ndim or y_true.shape[-1] == 1:
+        return sparse_categorical_accuracy(y_true, y_pred)
+    return categorical_accuracy(y_true, y_pred)
+
+
+def _values_of(function, y_true, y_pred):
+    """What ``function`` gives for the batch, as a float array of the backend: one number, or
+    one per sample (or per output, per pixel)."""
+    value = function(y_true, y_pred)
+    if not backend.is_backend_array(value):  # a Python or NumPy number: onto the device
+        return backend.asarray(value, dtype=backend.dtype_name(y_pred))
+    return backend.namespace().astype(value, y_pred.dtype)  # booleans (hits) count as 1 and 0
+
+
 def _batch_mean_of(function):
     """``function`` returning the batch's value: its own when it gives one number, the mean when
     it gives one value per sample (or per output), as Keras's ``MeanMetricWrapper`` takes it."""
 
     def batch_mean(y_true, y_pred):
-        value = function(y_true, y_pred)
-        if not backend.is_backend_array(value):  # a Python or NumPy number: onto the device
-            value = backend.asarray(value, dtype=backend.dtype_name(y_pred))
-        if value.ndim == 0:
-            return value
-        xp = backend.namespace()
-        return xp.mean(xp.astype(value, y_pred.dtype))  # astype: booleans (hits) count as 1 and 0
+        value = _values_of(function, y_true, y_pred)
+        return value if value.ndim == 0 else backend.namespace().mean(value)
 
     return batch_mean
+
+
+def _weighted_mean_of(function, batch_mean):
+    """``function``'s values weighed by the samples' weights ``w``: ``sum_i w_i m_i / sum_i w_i``,
+    where ``m_i`` is sample ``i``'s value (the mean of its outputs or pixels), and 0 when the
+    weights sum to 0, as Keras's ``Mean`` divides. Without weights, ``batch_mean``. A function
+    that gives one number for the batch gives it as every sample's value (Keras 3.15 fails on
+    it, unable to broadcast the weights to it)."""
+
+    def weighted_mean(y_true, y_pred, sample_weight=None):
+        if sample_weight is None:
+            return batch_mean(y_true, y_pred)
+        value = _values_of(function, y_true, y_pred)
+        if value.ndim == 0:  # one number for the batch: every sample's value
+            return value
+        xp = backend.namespace()
+        per_sample = xp.mean(xp.reshape(value, (value.shape[0], -1)), axis=1)
+        total = xp.sum(sample_weight * per_sample)
+        weight = xp.sum(sample_weight)
+        # Divided by 1 where the weights sum to 0 (total is 0 then): no 0/0 to warn of.
+        return total / xp.where(weight > 0, weight, xp.ones_like(weight))
+
+    return weighted_mean
 
 
 _MEAN_SQUARED_ERROR = losses.MeanSquaredError()  # a loss object gives the batch mean
@@ -182,6 +224,21 @@ _BATCH_MEAN_OF = {
 }
 
 
+# Each batch mean of compile(metrics=[...]) with the function of one value per sample behind it,
+# weighted once here so that a name always gives the same weighted metric (saving compares them).
+_PER_SAMPLE = {
+    _categorical_share: categorical_accuracy,
+    _sparse_categorical_share: sparse_categorical_accuracy,
+    _binary_share: binary_accuracy,
+    _accuracy_from_shapes: _accuracy_per_sample,
+    _MEAN_SQUARED_ERROR: mean_squared_error,
+    _MEAN_ABSOLUTE_ERROR: mean_absolute_error,
+    _METRICS["top_k_categorical_accuracy"]: top_k_categorical_accuracy,
+    _METRICS["sparse_top_k_categorical_accuracy"]: sparse_top_k_categorical_accuracy,
+}
+_WEIGHTED = {batch_mean: _weighted_mean_of(function, batch_mean) for batch_mean, function in _PER_SAMPLE.items()}
+
+
 def get(identifier):
     """The metric function for ``identifier`` (a name, a class name such as
     ``"CategoricalAccuracy"``, or a function), as a batch mean.
@@ -203,3 +260,13 @@ def get(identifier):
             "'SparseCategoricalAccuracy', 'BinaryAccuracy')."
         )
     return identifier, lookup("metric", identifier, _METRICS)
+
+
+def get_weighted(identifier):
+    """The metric for ``identifier`` in ``compile(weighted_metrics=[...])``: ``(name, function)``
+    as :func:`get` gives, with ``function(y_true, y_pred, sample_weight=None)`` the batch's mean
+    weighted by ``sample_weight`` (see :func:`_weighted_mean_of`)."""
+    name, batch_mean = get(identifier)
+    if batch_mean in _WEIGHTED:
+        return name, _WEIGHTED[batch_mean]
+    return name, _weighted_mean_of(identifier, batch_mean)  # a function of one's own

@@ -60,7 +60,10 @@ class Sequential:
         self.optimizer = None
         self.loss = None
         self.metrics = []
+        self.weighted_metrics = []
         self.stop_training = False
+        self.stop_evaluating = False
+        self.stop_predicting = False
         self.history = None
         self._trainable = True
         # Joined first and built once at the end, when the input shape is known: build checks the
@@ -279,17 +282,25 @@ class Sequential:
 
     # --- compiling -----------------------------------------------------------------------------
 
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
-        """Choose the optimizer, the loss and the metrics to report (names or objects, as in Keras)."""
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, weighted_metrics=None):
+        """Choose the optimizer, the loss and the metrics to report (names or objects, as in Keras).
+
+        ``metrics`` are not weighted; ``weighted_metrics`` are the same kinds of metrics weighted by
+        ``fit``'s and ``evaluate``'s ``sample_weight`` (or ``class_weight``), as in Keras: the
+        weighted mean ``sum_i w_i m_i / sum_i w_i`` of the samples' values. A weighted metric is
+        logged under its own name, or as ``weighted_<name>`` when ``metrics`` has that name too.
+        """
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='categorical_crossentropy'.")
-        if metrics is not None and isinstance(metrics, str):
-            raise TypeError(f"metrics must be a list, e.g. metrics=[{metrics!r}]; got the string {metrics!r}.")
+        for argument, given in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
+            if isinstance(given, str):
+                raise TypeError(f"{argument} must be a list, e.g. {argument}=[{given!r}]; got the string {given!r}.")
         # Look everything up before changing anything: a misspelt metric keeps the old optimizer.
         loss = losses.get(loss)
         optimizer = optimizers.get(optimizer)
         metrics = [metrics_module.get(m) for m in (metrics or [])]
-        names = [name for name, _ in metrics]
+        weighted_metrics = [metrics_module.get_weighted(m) for m in (weighted_metrics or [])]
+        names = _metric_log_names(metrics, weighted_metrics)
         repeated = sorted({name for name in names if names.count(name) > 1} | ({"loss"} & set(names)))
         if repeated:  # History and the progress bar key each value by its name
             raise ValueError(
@@ -298,6 +309,7 @@ class Sequential:
                 "(def my_metric(y_true, y_pred): ...)."
             )
         self.loss, self.optimizer, self.metrics = loss, optimizer, metrics
+        self.weighted_metrics = weighted_metrics
         self.stop_training = False
         if loss.from_logits and self._layers and self._fused_loss():
             # Keras on TensorFlow does the same: it warns, then reads the loss off the logits
@@ -313,7 +325,9 @@ class Sequential:
 
     @property
     def metrics_names(self):
-        return ["loss"] + [name for name, _ in self.metrics]
+        """The names of the values fit logs and evaluate returns, in their order: the loss, the
+        metrics, the weighted metrics."""
+        return ["loss", *_metric_log_names(self.metrics, self.weighted_metrics)]
 
     def _check_compiled(self, action):
         if self.loss is None:
@@ -358,8 +372,15 @@ class Sequential:
 
     def _batch_values(self, y, y_pred, sample_weight=None):
         """The batch's loss and metrics as 0-d device arrays (no copy to the host here). Sample
-        weights weigh the loss only: Keras's ``metrics=`` are not weighted."""
-        return [self._batch_loss(y, y_pred, sample_weight)] + [metric(y, y_pred) for _, metric in self.metrics]
+        weights weigh the loss and the ``weighted_metrics``, not Keras's ``metrics=``. With
+        weighted metrics and sample weights, the sum of the batch's weights comes last: the
+        weight ``_RunningMeans`` gives the batch's weighted metrics."""
+        values = [self._batch_loss(y, y_pred, sample_weight)] + [metric(y, y_pred) for _, metric in self.metrics]
+        if self.weighted_metrics:
+            values += [metric(y, y_pred, sample_weight) for _, metric in self.weighted_metrics]
+            if sample_weight is not None:
+                values.append(backend.namespace().sum(sample_weight))
+        return values
 
     def _batch_loss(self, y, y_pred, sample_weight=None):
         """The loss of the batch whose forward pass gave ``y_pred``: the function ``_backward``
@@ -446,6 +467,9 @@ class Sequential:
         class_weight=None,
         sample_weight=None,
         initial_epoch=0,
+        steps_per_epoch=None,
+        validation_steps=None,
+        validation_batch_size=None,
         validation_freq=1,
     ):
         """Train for ``epochs`` passes over ``(x, y)`` in batches of ``batch_size`` (default 32).
@@ -456,14 +480,28 @@ class Sequential:
         (an int) or after the epochs listed (``[1, 5, 10]``, counted from 1), as in Keras 3.
         Returns the ``History``.
         ``sample_weight`` (one number per sample) or ``class_weight`` (``{label: weight}``) weigh
-        each sample's loss, as Keras does: the loss and its gradient, not the metrics; the weights of
-        the samples ``validation_split`` holds out weigh the validation loss.
+        each sample's loss, as Keras does: the loss and its gradient, and the ``weighted_metrics``,
+        not the ``metrics``; the weights of the samples ``validation_split`` holds out weigh the
+        validation values.
+
+        ``steps_per_epoch`` makes an epoch that many batches, taken as Keras 3 takes them from
+        arrays: each epoch goes on with the next batches of the current pass over the (shuffled)
+        data, and an epoch that uses the pass up stops there, with a warning; the next one starts a
+        new pass, newly shuffled. So with 4 batches and ``steps_per_epoch=3`` the epochs train on
+        3, 1, 3, 1... batches. Without ``batch_size`` the batches are then ``ceil(n /
+        steps_per_epoch)`` samples, one pass per epoch; the progress bar counts steps, not samples.
+        ``validation_steps`` validates on the first that many batches of ``validation_batch_size``
+        samples (by default ``batch_size``; without either, those that split the validation data
+        into ``validation_steps`` batches).
         Ctrl-C stops training cleanly at the end of the current batch.
         """
         self._check_compiled("fit")
-        batch_size = validation.check_count("batch_size", 32 if batch_size is None else batch_size, 1)
+        given_batch_size = _optional_count("batch_size", batch_size)
         epochs = validation.check_count("epochs", epochs, 0)
         initial_epoch = validation.check_count("initial_epoch", initial_epoch, 0)
+        steps_per_epoch = _optional_count("steps_per_epoch", steps_per_epoch)
+        validation_steps = _optional_count("validation_steps", validation_steps)
+        validation_batch_size = _optional_count("validation_batch_size", validation_batch_size)
         verbose = validation.check_verbose(verbose)
         validation_freq = _check_validation_freq(validation_freq)
         callbacks = _check_callbacks(callbacks)
@@ -485,25 +523,35 @@ class Sequential:
             callback.check_logs(log_names)
         self._build_for_training(x)
 
-        x, y = self._to_device(x, y)
+        if given_batch_size is not None:
+            batch_size = given_batch_size
+        else:  # Keras's default: 32, or with steps_per_epoch the size that makes them one pass
+            batch_size = -(-x.shape[0] // steps_per_epoch) if steps_per_epoch else 32
+        batches = _TrainingBatches(x.shape[0], batch_size, steps_per_epoch, shuffle)
+        test_batch_callbacks = [c for c in callbacks if c.wants_test_batch_hooks()]
         if x_val is not None:
-            x_val, y_val = self._to_device(x_val, y_val)
-        weights, w_val = _on_device(weights), _on_device(w_val)
+            # Keras's validation batches, and the rows its validation_steps cover. Unless a callback
+            # sees the batches, evaluate those rows in chunks: the values are the same.
+            keras_batch_size, rows = _keras_batches(
+                x_val.shape[0], validation_batch_size or given_batch_size, validation_steps, "validation_steps"
+            )
+            validation_chunk = keras_batch_size if test_batch_callbacks else self._inference_batch_size(
+                validation_batch_size)
+            x_val, y_val = self._to_device(x_val[:rows], y_val[:rows])
+            w_val = _on_device(None if w_val is None else w_val[:rows])
+        x, y = self._to_device(x, y)
+        weights = _on_device(weights)
         history = History()
         # History goes last, as in Keras, so it records what other callbacks add to the logs
         # (LearningRateScheduler's learning_rate).
         callbacks = [*callbacks, history]
         self.history = history
-        params = {"batch_size": batch_size, "epochs": epochs, "steps": -(-x.shape[0] // batch_size),
-                  "samples": x.shape[0], "verbose": verbose}
+        params = {"batch_size": batch_size, "epochs": epochs, "steps": batches.steps, "samples": x.shape[0],
+                  "verbose": verbose}
         for callback in callbacks:
             callback.set_model(self)
             callback.set_params(params)
         batch_callbacks = [c for c in callbacks if c.wants_batch_hooks()]
-        test_batch_callbacks = [c for c in callbacks if c.wants_test_batch_hooks()]
-        # A callback that sees the validation batches sees Keras's: batch_size rows each. Otherwise
-        # the chunks only bound memory.
-        validation_batch_size = batch_size if test_batch_callbacks else self._inference_batch_size(None)
         history.params = params
         if verbose and x_val is not None:
             print(f"Train on {x.shape[0]} samples, validate on {x_val.shape[0]} samples")
@@ -518,26 +566,18 @@ class Sequential:
                     callback.on_epoch_begin(epoch, {})
                 if verbose:
                     print(f"Epoch {epoch + 1}/{epochs}")
-                progbar = Progbar(x.shape[0], verbose=verbose) if verbose else None
-                epoch_logs = self._train_epoch(
-                    x, y, weights, batch_size, shuffle, progbar, epoch, batch_callbacks, interrupted
-                )
+                progbar = Progbar(batches.target, verbose=verbose) if verbose else None
+                epoch_logs = self._train_epoch(x, y, weights, batches, progbar, epoch, batch_callbacks, interrupted)
                 if epoch_logs is None:  # the epoch did not finish: Ctrl-C or a non-finite loss
                     break
                 logs = epoch_logs
                 if x_val is not None and _validates_after(epoch, validation_freq):
-                    for callback in callbacks:
-                        callback.on_test_begin({})
-                    values = self._evaluate_arrays(x_val, y_val, validation_batch_size, weights=w_val,
-                                                   batch_callbacks=test_batch_callbacks)
-                    test_logs = dict(zip(self.metrics_names, values))
-                    for callback in callbacks:
-                        callback.on_test_end(dict(test_logs))
-                    logs.update({"val_" + name: value for name, value in test_logs.items()})
+                    values = self._evaluate_arrays(x_val, y_val, validation_chunk, callbacks, weights=w_val)
+                    logs.update({"val_" + name: value for name, value in zip(self.metrics_names, values)})
                 for callback in callbacks:
                     callback.on_epoch_end(epoch, logs)
                 if progbar is not None:  # the finished line, with the validation values, as Keras
-                    progbar.update(x.shape[0], list(logs.items()))
+                    progbar.update(progbar.target, list(logs.items()))
                 if self.stop_training or interrupted():  # a Ctrl-C in the epoch's last batch
                     break
         for callback in callbacks:
@@ -578,16 +618,13 @@ class Sequential:
             )
         return (x[x.shape[0] - count :], y[y.shape[0] - count :], None) if count else (None, None, None)
 
-    def _train_epoch(self, x, y, weights, batch_size, shuffle, progbar, epoch, batch_callbacks, interrupted):
-        """One pass over the training set. Returns the epoch's logs, or None if it was cut short."""
+    def _train_epoch(self, x, y, weights, batches, progbar, epoch, batch_callbacks, interrupted):
+        """One epoch: the batches ``batches`` gives it (a whole pass over the training set, unless
+        ``steps_per_epoch`` says otherwise). Returns the epoch's logs, or None if it was cut short."""
         xp = backend.namespace()
-        count = x.shape[0]
-        order = None
-        if shuffle:
-            # One permutation per epoch, moved to the device once; each batch gathers its rows.
-            order = backend.asarray(generator().permutation(count), dtype="int64")
-        means = _RunningMeans(self.metrics_names)
-        for batch, (start, stop) in enumerate(_batches(count, batch_size)):
+        order, plan = batches.next_epoch()
+        means = self._running_means(weights)
+        for batch, (start, stop, done) in enumerate(plan):
             if order is None:
                 x_batch, y_batch = x[start:stop, ...], y[start:stop, ...]
                 w_batch = None if weights is None else weights[start:stop]
@@ -596,21 +633,21 @@ class Sequential:
                 x_batch, y_batch = xp.take(x, rows, axis=0), xp.take(y, rows, axis=0)
                 w_batch = None if weights is None else xp.take(weights, rows, axis=0)
             for callback in batch_callbacks:
-                callback.on_train_batch_begin(batch, {"batch": batch, "size": stop - start})
+                callback.on_train_batch_begin(batch, logs={"batch": batch, "size": stop - start})
             means.add(self._train_step(x_batch, y_batch, w_batch), stop - start)
             if batch_callbacks:
                 # The epoch's means so far, as Keras 3 gives a batch callback (not the batch's own values).
                 batch_logs = dict(zip(self.metrics_names, means.means()))
                 for callback in batch_callbacks:
-                    callback.on_train_batch_end(batch, batch_logs)
-            if progbar is not None and stop < count and progbar.due(stop):
-                progbar.update(stop, list(zip(self.metrics_names, means.means())))
+                    callback.on_train_batch_end(batch, logs=batch_logs)
+            if progbar is not None and done < progbar.target and progbar.due(done):
+                progbar.update(done, list(zip(self.metrics_names, means.means())))
             if means.bad_batch is not None or interrupted() or (self.stop_training and batch_callbacks):
                 break
         values = means.means()
         if means.bad_batch is not None:
             _report_nan(epoch, means.bad_batch, batch)
-        elif interrupted() and stop < count:
+        elif interrupted() and batch + 1 < len(plan):
             print(f"\nTraining stopped at epoch {epoch + 1}, batch {batch + 1}.", file=sys.stderr)
         else:
             # A whole epoch, or one a batch callback ended early: Keras 3 still closes that epoch.
@@ -618,33 +655,41 @@ class Sequential:
         self.stop_training = True
         return None
 
+    def _running_means(self, weights):
+        """The running means of a pass over samples weighted by ``weights`` (None: unweighted)."""
+        return _RunningMeans(self.metrics_names, len(self.weighted_metrics) if weights is not None else 0)
+
     # --- evaluate and predict ------------------------------------------------------------------
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None, return_dict=False,
-                 callbacks=None):
-        """The loss (and metrics) on ``(x, y)``: a float, or a list ``[loss, metric, ...]``, or with
-        ``return_dict=True`` a dict ``{"loss": ..., "accuracy": ...}`` (as in Keras).
-        ``sample_weight`` weighs each sample's loss, as in ``fit``.
+    def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None, steps=None, callbacks=None,
+                 return_dict=False):
+        """The loss (and metrics) on ``(x, y)``: a float, or a list ``[loss, metric, ...]`` in the
+        order of ``metrics_names``, or with ``return_dict=True`` a dict ``{"loss": ...,
+        "accuracy": ...}`` (as in Keras). ``sample_weight`` weighs each sample's loss and the
+        weighted metrics, as in ``fit``. (Keras 3.15's list holds a metric given both weighted and
+        not as two values under one name, the unweighted twice, and the weighted value last;
+        tinynet's list has one value per name of ``metrics_names``.)
 
         ``batch_size`` only bounds memory (by default, chunks sized by ``INFERENCE_CHUNK_BYTES``);
-        the result is the mean over all samples whatever it is. ``callbacks`` get ``on_test_begin``,
+        the result is the mean over all samples whatever it is, unless ``steps`` evaluates only the
+        first ``steps`` batches of ``batch_size`` samples (without ``batch_size``, ``steps`` batches
+        cover all the samples, as in Keras). ``callbacks`` get ``on_test_begin``,
         ``on_test_batch_begin``/``on_test_batch_end`` for each batch (of 32 rows unless
-        ``batch_size`` says otherwise, as in Keras) and ``on_test_end``.
+        ``batch_size`` or ``steps`` say otherwise, as in Keras) and ``on_test_end``; one of them
+        stops the evaluation after a batch by setting ``model.stop_evaluating = True``.
         """
         self._check_compiled("evaluate")
-        batch_size = _check_inference_batch_size(batch_size)
+        batch_size = _optional_count("batch_size", batch_size)
+        steps = _optional_count("steps", steps)
         verbose = validation.check_verbose(verbose)
         callbacks = _check_callbacks(callbacks)
         x, y, weights = self._prepare_weighted(x, y, sample_weight)
-        batch_size = 32 if callbacks and batch_size is None else self._inference_batch_size(batch_size)
-        x, y = self._to_device(x, y)
-        _start_callbacks(self, callbacks, x.shape[0], batch_size, verbose)
-        for callback in callbacks:
-            callback.on_test_begin({})
-        batch_callbacks = [c for c in callbacks if c.wants_test_batch_hooks()]
-        values = self._evaluate_arrays(x, y, batch_size, verbose, _on_device(weights), batch_callbacks)
-        for callback in callbacks:
-            callback.on_test_end(dict(zip(self.metrics_names, values)))
+        keras_batch_size, rows = _keras_batches(x.shape[0], batch_size, steps, "steps")
+        chunk = keras_batch_size if callbacks else self._inference_batch_size(batch_size)
+        x, y = self._to_device(x[:rows], y[:rows])
+        weights = _on_device(None if weights is None else weights[:rows])
+        _start_callbacks(self, callbacks, steps or -(-rows // keras_batch_size), verbose)
+        values = self._evaluate_arrays(x, y, chunk, callbacks, verbose, weights)
         if return_dict:
             return dict(zip(self.metrics_names, values))
         return values[0] if len(values) == 1 else values
@@ -657,51 +702,74 @@ class Sequential:
         largest = max(layer.numbers_per_sample() for layer in self._layers) * itemsize
         return max(1, min(MAX_INFERENCE_BATCH_SIZE, INFERENCE_CHUNK_BYTES // largest))
 
-    def _evaluate_arrays(self, x, y, batch_size, verbose=0, weights=None, batch_callbacks=()):
-        means = _RunningMeans(self.metrics_names)
+    def _evaluate_arrays(self, x, y, batch_size, callbacks, verbose=0, weights=None):
+        """``evaluate``'s pass, and ``fit``'s validation: the ``on_test_*`` hooks around the means
+        of the loss and metrics over ``(x, y)`` in batches of ``batch_size``."""
+        self.stop_evaluating = False  # before on_test_begin, as Keras resets it
+        for callback in callbacks:
+            callback.on_test_begin({})
+        batch_callbacks = [c for c in callbacks if c.wants_test_batch_hooks()]
+        means = self._running_means(weights)
         progbar = Progbar(x.shape[0]) if verbose == 1 else None  # as Keras 2: a bar or nothing
         for batch, (start, stop) in enumerate(_batches(x.shape[0], batch_size)):
             for callback in batch_callbacks:
-                callback.on_test_batch_begin(batch, {})
+                callback.on_test_batch_begin(batch, logs={})
             y_pred = self._forward(x[start:stop, ...], training=False)
             w_batch = None if weights is None else weights[start:stop]
             means.add(self._batch_values(y[start:stop, ...], y_pred, w_batch), stop - start)
             if batch_callbacks:
                 batch_logs = dict(zip(self.metrics_names, means.means()))
                 for callback in batch_callbacks:
-                    callback.on_test_batch_end(batch, batch_logs)
+                    callback.on_test_batch_end(batch, logs=batch_logs)
             if progbar is not None:
                 progbar.update(stop)
-        return means.means()
+            if self.stop_evaluating:
+                break
+        if progbar is not None and stop < x.shape[0]:  # stopped early: the bar ends there, as in Keras
+            progbar.update(x.shape[0])
+        values = means.means()
+        for callback in callbacks:
+            callback.on_test_end(dict(zip(self.metrics_names, values)))
+        return values
 
-    def predict(self, x, batch_size=None, verbose=0, callbacks=None):
+    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None):
         """The model's outputs for ``x``, as a NumPy array (one row per sample); ``verbose=1`` shows
-        a progress bar, as ``evaluate`` does. ``callbacks`` get ``on_predict_begin``,
+        a progress bar, as ``evaluate`` does. ``steps`` predicts only the first ``steps`` batches
+        of ``batch_size`` samples, as in ``evaluate``. ``callbacks`` get ``on_predict_begin``,
         ``on_predict_batch_begin``/``on_predict_batch_end`` for each batch (of 32 rows unless
-        ``batch_size`` says otherwise, as in Keras) and ``on_predict_end``."""
-        batch_size = _check_inference_batch_size(batch_size)
+        ``batch_size`` or ``steps`` say otherwise, as in Keras) and ``on_predict_end``; one of them
+        stops predicting after a batch by setting ``model.stop_predicting = True`` (the outputs
+        are then those of the batches done)."""
+        batch_size = _optional_count("batch_size", batch_size)
+        steps = _optional_count("steps", steps)
         verbose = validation.check_verbose(verbose)
         callbacks = _check_callbacks(callbacks)
         x, _ = self._prepare(x)
-        batch_size = 32 if callbacks and batch_size is None else self._inference_batch_size(batch_size)
-        x = backend.asarray(x)
+        keras_batch_size, rows = _keras_batches(x.shape[0], batch_size, steps, "steps")
+        chunk = keras_batch_size if callbacks else self._inference_batch_size(batch_size)
+        x = backend.asarray(x[:rows])
         xp = backend.namespace()
-        _start_callbacks(self, callbacks, x.shape[0], batch_size, verbose)
+        _start_callbacks(self, callbacks, steps or -(-rows // keras_batch_size), verbose)
         batch_callbacks = [c for c in callbacks if c.wants_predict_batch_hooks()]
+        self.stop_predicting = False  # before on_predict_begin, as Keras resets it
         for callback in callbacks:
             callback.on_predict_begin({})
         progbar = Progbar(x.shape[0]) if verbose == 1 else None  # as Keras 2: a bar or nothing
         outputs = []
-        for batch, (start, stop) in enumerate(_batches(x.shape[0], batch_size)):
+        for batch, (start, stop) in enumerate(_batches(x.shape[0], chunk)):
             for callback in batch_callbacks:
-                callback.on_predict_batch_begin(batch, {})
+                callback.on_predict_batch_begin(batch, logs={})
             outputs.append(self._forward(x[start:stop, ...], training=False))
             if batch_callbacks:
                 batch_logs = {"outputs": _to_host(outputs[-1], x)}
                 for callback in batch_callbacks:
-                    callback.on_predict_batch_end(batch, batch_logs)
+                    callback.on_predict_batch_end(batch, logs=batch_logs)
             if progbar is not None:
                 progbar.update(stop)
+            if self.stop_predicting:
+                break
+        if progbar is not None and stop < x.shape[0]:  # stopped early: the bar ends there, as in Keras
+            progbar.update(x.shape[0])
         for callback in callbacks:
             callback.on_predict_end({})
         return _to_host(outputs[0] if len(outputs) == 1 else xp.concat(outputs, axis=0), x)
@@ -712,8 +780,7 @@ class Sequential:
         x, y, weights = self._prepare_weighted(x, y, sample_weight, class_weight, build=False)
         self._build_for_training(x)
         x, y = self._to_device(x, y)
-        values = [backend.to_scalar(v) for v in self._train_step(x, y, _on_device(weights))]
-        return values[0] if len(values) == 1 else values
+        return self._as_floats(self._train_step(x, y, _on_device(weights)))
 
     def test_on_batch(self, x, y, sample_weight=None):
         """The loss (and metrics) on this batch, without training."""
@@ -721,7 +788,12 @@ class Sequential:
         x, y, weights = self._prepare_weighted(x, y, sample_weight)
         x, y = self._to_device(x, y)
         y_pred = self._forward(x, training=False)
-        values = [backend.to_scalar(v) for v in self._batch_values(y, y_pred, _on_device(weights))]
+        return self._as_floats(self._batch_values(y, y_pred, _on_device(weights)))
+
+    def _as_floats(self, values):
+        """A batch's values as train_on_batch and test_on_batch return them: a float for the loss
+        alone, else a list in the order of ``metrics_names`` (without the sum of the weights)."""
+        values = [backend.to_scalar(v) for v in values[: len(self.metrics_names)]]
         return values[0] if len(values) == 1 else values
 
     def predict_on_batch(self, x):
@@ -904,6 +976,13 @@ def _on_device(weights):
     return None if weights is None else backend.asarray(weights)
 
 
+def _metric_log_names(metrics, weighted_metrics):
+    """The names the metrics are logged under: a weighted metric that has the name of an
+    unweighted one is ``weighted_<name>``, as in Keras 3."""
+    names = [name for name, _ in metrics]
+    return names + [f"weighted_{name}" if name in names else name for name, _ in weighted_metrics]
+
+
 def _check_callbacks(callbacks):
     """``callbacks`` as a list of Callback objects, or a clear error."""
     if callbacks is not None and not isinstance(callbacks, (list, tuple)):
@@ -915,11 +994,11 @@ def _check_callbacks(callbacks):
     return callbacks
 
 
-def _start_callbacks(model, callbacks, count, batch_size, verbose):
+def _start_callbacks(model, callbacks, steps, verbose):
     """Give evaluate's or predict's callbacks the model and Keras's params for one pass."""
     for callback in callbacks:
         callback.set_model(model)
-        callback.set_params({"verbose": verbose, "epochs": 1, "steps": -(-count // batch_size)})
+        callback.set_params({"verbose": verbose, "epochs": 1, "steps": steps})
 
 
 def _check_validation_freq(validation_freq):
@@ -941,9 +1020,28 @@ def _validates_after(epoch, validation_freq):
     return (epoch + 1) % validation_freq == 0
 
 
-def _check_inference_batch_size(batch_size):
-    """A batch size given to evaluate or predict, checked before anything happens (None: the default)."""
-    return None if batch_size is None else validation.check_count("batch_size", batch_size, 1)
+def _optional_count(name, value):
+    """A batch size or a number of steps, checked before anything happens (None: the default)."""
+    return None if value is None else validation.check_count(name, value, 1)
+
+
+def _keras_batches(count, batch_size, steps, steps_name):
+    """``(batch size, rows)``: Keras 3's batches of ``count`` rows for evaluate and predict, and
+    the rows the first ``steps`` of them cover (all of them without ``steps``). The batch size is
+    ``batch_size`` if given, else with ``steps`` the size that makes them cover the data, else 32.
+    More steps than batches run the batches there are, with a warning, as in Keras."""
+    if batch_size is None:
+        batch_size = -(-count // steps) if steps else 32
+    if steps is None:
+        return batch_size, count
+    available = -(-count // batch_size)
+    if steps > available:
+        warnings.warn(
+            f"{steps_name}={steps} asks for more batches than the data has: {count} samples make "
+            f"{available} batches of {batch_size}, and only those run, as in Keras.",
+            stacklevel=3,
+        )
+    return batch_size, min(count, steps * batch_size)
 
 
 def _build_layer(layer, input_shape):
@@ -959,19 +1057,65 @@ def _batches(count, batch_size):
     return [(start, min(start + batch_size, count)) for start in range(0, count, batch_size)]
 
 
+class _TrainingBatches:
+    """The batches each epoch of ``fit`` trains on, as Keras 3 takes them from arrays.
+
+    An epoch takes the next ``steps_per_epoch`` batches (by default all of them) of the current
+    pass over the data, whose order is a new permutation of the rows when ``shuffle``. An epoch that
+    uses the pass up before its ``steps_per_epoch`` stops there, and the next one starts a new pass.
+    The progress bar counts the samples done in the epoch, or with ``steps_per_epoch`` the steps
+    (as Keras does then): each batch comes with that count, worked out here once, not per batch.
+    """
+
+    def __init__(self, count, batch_size, steps_per_epoch, shuffle):
+        self.count, self.batch_size, self.shuffle = count, batch_size, shuffle
+        self.batches = _batches(count, batch_size)
+        self.steps = steps_per_epoch or len(self.batches)
+        self.counts_steps = steps_per_epoch is not None
+        self.target = self.steps if self.counts_steps else count
+        self.whole_pass = [(start, stop, stop) for start, stop in self.batches]
+        self.next = 0  # where the next epoch starts in the current pass
+        self.order = None
+
+    def next_epoch(self):
+        """``(order, plan)``: the pass's order of the rows, on the device (None without shuffle),
+        and the epoch's batches as ``(start, stop, progress after it)``."""
+        if self.next == 0 and self.shuffle:
+            # One permutation per pass, moved to the device once; each batch gathers its rows.
+            self.order = backend.asarray(generator().permutation(self.count), dtype="int64")
+        if not self.counts_steps:
+            return self.order, self.whole_pass
+        batches = self.batches[self.next : self.next + self.steps]
+        self.next = (self.next + len(batches)) % len(self.batches)
+        if len(batches) < self.steps:
+            warnings.warn(
+                f"steps_per_epoch={self.steps}, but the pass over the {self.count} training samples "
+                f"({len(self.batches)} batches of {self.batch_size}) had {len(batches)} left: the epoch "
+                "stops after them and the next one starts a new pass, as in Keras. A steps_per_epoch "
+                f"that divides {len(self.batches)} keeps the epochs the same length.",
+                stacklevel=4,
+            )
+        return self.order, [(start, stop, step + 1) for step, (start, stop) in enumerate(batches)]
+
+
 class _RunningMeans:
-    """Sample-weighted running means of the batch values, kept on the device until read.
+    """Weighted running means of the batch values, kept on the device until read.
+
+    Each batch weighs as many as its samples, except for the weighted metrics of a pass with sample
+    weights (``weighted``: how many there are): those come last in each batch's values, followed by
+    the sum of the batch's sample weights, which is their weight (see ``Sequential._batch_values``).
 
     Reading them (``means``) copies all pending batch values to the host at once, so a GPU is not
     stopped to sync after every batch; ``fit`` reads them when the progress bar redraws, at the end
     of an epoch, and after every batch only when a callback asks for them (batch callbacks).
     """
 
-    def __init__(self, names):
+    def __init__(self, names, weighted=0):
         self.pending = []
         self.sizes = []
+        self.weighted = weighted
         self.totals = np.zeros(len(names))
-        self.count = 0
+        self.counts = np.zeros(len(names))
         self.batches_folded = 0
         self.bad_batch = None  # index of the first batch whose loss was NaN or infinite
 
@@ -985,19 +1129,24 @@ class _RunningMeans:
         # One copy of every pending value, not one per batch: a fold covers hundreds of batches.
         flat = [value for values in self.pending for value in values]
         host = backend.stack_to_numpy(flat).reshape(len(self.pending), -1)
-        sizes = np.asarray(self.sizes, dtype=np.float64)
         bad = np.flatnonzero(~np.isfinite(host[:, 0]))
         if bad.size and self.bad_batch is None:
             self.bad_batch = self.batches_folded + int(bad[0])
         self.batches_folded += len(host)
-        self.totals += (host * sizes[:, None]).sum(axis=0)
-        self.count += int(sizes.sum())
+        weights = np.repeat(np.asarray(self.sizes, dtype=np.float64)[:, None], len(self.totals), axis=1)
+        if self.weighted:  # the last column is the sum of the sample weights: it weighs the ones before it
+            weights[:, -self.weighted :] = host[:, -1:]
+            host = host[:, :-1]
+        self.totals += (host * weights).sum(axis=0)
+        self.counts += weights.sum(axis=0)
         self.pending, self.sizes = [], []
 
     def means(self):
-        """The means so far, as Python floats of float32 precision (0.7594, not 0.7594000101)."""
+        """The means so far, as Python floats of float32 precision (0.7594, not 0.7594000101); 0
+        where the weights sum to 0, as Keras divides."""
         self._fold()
-        return [float(str(np.float32(v))) for v in self.totals / max(self.count, 1)]
+        means = np.divide(self.totals, self.counts, out=np.zeros_like(self.totals), where=self.counts > 0)
+        return [float(str(np.float32(v))) for v in means]
 
 
 def _report_nan(epoch, bad_batch, last_batch):

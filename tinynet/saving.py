@@ -6,7 +6,8 @@ everything needed to predict, or to go on training where it stopped:
 
 - ``config``: JSON text with the architecture (each layer's class and the arguments that make it
   again, from its ``get_config``, and the model's input shape) and the compile settings (the
-  optimizer's class and arguments, the loss's name and arguments, the metrics' names);
+  optimizer's class and arguments, the loss's name and arguments, the metrics' and weighted
+  metrics' names);
 - the weights, under the names ``save_weights`` gives them (``"000:dense_1:0"``...);
 - the optimizer's state: its step count and, per weight, its slots (SGD's velocity, Adam's
   averages), so that momentum carries on after loading.
@@ -69,6 +70,9 @@ def check_savable(model):
     for name, function in model.metrics:
         known = _by_name(metrics.get, name)
         given.append(("metric", name, function, known and known[1]))
+    for name, function in model.weighted_metrics:
+        known = _by_name(metrics.get_weighted, name)
+        given.append(("weighted metric", name, function, known and known[1]))
     for kind, name, used, by_name in given:
         if used is not by_name:  # a function or class of one's own, whatever its name
             raise ValueError(
@@ -142,6 +146,7 @@ def load_model(filepath, compile=True):
             optimizer=optimizers.from_config(optimizer["name"], optimizer["config"]),
             loss=loss,
             metrics=compile_config["metrics"],
+            weighted_metrics=compile_config.get("weighted_metrics"),  # not in files from before they existed
         )
         if _ITERATIONS_KEY in stored:
             _restore_optimizer_state(model.optimizer, model._params, stored)
@@ -156,6 +161,7 @@ def _compile_config(model):
         "optimizer": {"name": model.optimizer.name, "config": model.optimizer.get_config()},
         "loss": {"name": model.loss.name, "config": model.loss.get_config()},
         "metrics": [name for name, _ in model.metrics],
+        "weighted_metrics": [name for name, _ in model.weighted_metrics],
     }
 
 
