@@ -141,6 +141,7 @@ def _batch_mean_of(function):
         xp = backend.namespace()
         return xp.mean(xp.astype(value, y_pred.dtype))  # astype: booleans (hits) count as 1 and 0
 
+    batch_mean.__wrapped__ = function  # the function model.save names
     return batch_mean
 
 
@@ -202,4 +203,7 @@ def get(identifier):
             "does not have it. For the share of right answers use 'accuracy' (or 'CategoricalAccuracy', "
             "'SparseCategoricalAccuracy', 'BinaryAccuracy')."
         )
-    return identifier, lookup("metric", identifier, _METRICS)
+    found = lookup("metric", identifier, _METRICS, with_custom_objects=True)
+    if found not in _METRICS.values():  # a function of one's own, by the name a saved model gives it
+        return get(found)
+    return identifier, found
