@@ -1,15 +1,45 @@
 """model.save and load_model: the architecture, the weights and the compile settings (optimizer
 state included) come back, so the loaded model predicts and trains on exactly as the saved one."""
 
+import json
+
 import numpy as np
 import pytest
 
-from tinynet import activations, backend, initializers, losses, metrics
+from tinynet import (
+    activations,
+    backend,
+    initializers,
+    losses,
+    metrics,
+    models,
+    saving,
+    utils,
+)
 from tinynet.callbacks import ModelCheckpoint
-from tinynet.layers import (Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, Input, LeakyReLU,
-                            MaxPooling2D, ReLU, Softmax)
+from tinynet.layers import (
+    Activation,
+    AveragePooling2D,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    Input,
+    LeakyReLU,
+    MaxPooling2D,
+    ReLU,
+    Softmax,
+)
+from tinynet.layers.base import Layer
 from tinynet.models import Sequential, clone_model, load_model, model_from_json
 from tinynet.optimizers import SGD, Adam, Adamax, Nadam
+from tinynet.saving import (
+    custom_object_scope,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+)
 from tinynet.utils import set_random_seed, to_categorical
 
 rng = np.random.default_rng(7)
@@ -120,17 +150,6 @@ def test_the_initializers_with_arguments_come_back():
     assert loaded.layers[1].bias_initializer.get_config() == {"mean": 1.0, "stddev": 0.2}
 
 
-def test_a_metric_of_ones_own_cannot_be_saved_and_nothing_is_written(tmp_path):
-    def my_metric(y_true, y_pred):
-        return backend.namespace().mean(y_pred)
-
-    model = Sequential([Dense(2, activation="softmax", input_shape=(3,))])
-    model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=[my_metric])
-    with pytest.raises(ValueError, match="cannot save the metric 'my_metric'.*save_weights"):
-        model.save(tmp_path / "model.npz")
-    assert list(tmp_path.iterdir()) == []
-
-
 def test_loading_mistakes_are_explained(tmp_path):
     model = Sequential([Dense(2, input_shape=(3,))])
     model.save_weights(tmp_path / "weights.npz")
@@ -164,22 +183,6 @@ def test_load_weights_reads_a_whole_model_file_too(tmp_path):
     assert_same_weights(other.get_weights(), model.get_weights())
 
 
-class MyDense(Dense):
-    pass
-
-
-class MyInitializer(initializers.RandomNormal):
-    pass
-
-
-class MyActivation(activations.ReLU):
-    pass
-
-
-class TwiceTheSquaredError(losses.MeanSquaredError):
-    name = None
-
-
 def own_accuracy(y_true, y_pred):
     return 0.5
 
@@ -189,24 +192,21 @@ own_accuracy.__name__ = "accuracy"  # a function of one's own under a built-in's
 
 def test_what_cannot_be_made_again_by_name_is_refused_before_writing(tmp_path):
     path = tmp_path / "model.npz"
-    with pytest.raises(ValueError, match="cannot save layer 'mine'.*no layer class 'MyDense'"):
-        Sequential([MyDense(2, input_shape=(3,), name="mine")]).save(path)
-
     named_like_a_builtin = Sequential([Dense(2, activation="softmax", input_shape=(3,))])
     named_like_a_builtin.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=[own_accuracy])
-    with pytest.raises(ValueError, match="cannot save the metric 'accuracy': it is not the one tinynet knows"):
+    with pytest.raises(ValueError, match="cannot save the metric 'accuracy': it would be saved as 'accuracy', "
+                                         "from which load_model would make tinynet.metrics._accuracy_from_shapes"):
         named_like_a_builtin.save(path)
 
-    with pytest.raises(ValueError, match="cannot save the loss None: it is not the one tinynet knows"):
-        own_loss = Sequential([Dense(2, input_shape=(3,))])
-        own_loss.compile(optimizer="sgd", loss=TwiceTheSquaredError())
-        own_loss.save(path)
+    dense_of_ones_own = type("Dense", (Dense,), {})  # a class of one's own named like tinynet's
+    with pytest.raises(ValueError, match=r"cannot save layer 'mine'.*make tinynet.layers.core.Dense, not "
+                                         r"test_saving.Dense. Register yours.*'Custom>Dense'"):
+        Sequential([dense_of_ones_own(2, input_shape=(3,), name="mine")]).save(path)
 
-    with pytest.raises(ValueError, match="'leaky': its activation is a MyActivation"):
-        Sequential([Dense(2, input_shape=(3,), activation=MyActivation(), name="leaky")]).save(path)
-
-    with pytest.raises(ValueError, match="'seeded': its kernel_initializer is a MyInitializer"):
-        Sequential([Conv2D(2, 3, input_shape=(5, 5, 1), kernel_initializer=MyInitializer(), name="seeded")]).save(path)
+    with pytest.raises(ValueError, match="cannot save the metric '<lambda>'.*has none. Define it with def"):
+        nameless = Sequential([Dense(2, input_shape=(3,))])
+        nameless.compile(optimizer="sgd", loss="mse", metrics=[lambda y_true, y_pred: y_pred])
+        nameless.save(path)
 
     first = Sequential([Dense(2, input_shape=(3,))])
     first.compile(optimizer=SGD(momentum=0.9), loss="mse")
@@ -317,8 +317,6 @@ def test_a_loss_with_arguments_comes_back_with_them(tmp_path, loss, activation, 
 
 def test_a_file_that_names_its_loss_by_a_string_still_loads(tmp_path):
     """Files written before losses took arguments hold the loss as its name alone."""
-    import json
-
     model = Sequential([Dense(3, activation="softmax", input_shape=(4,))])
     model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"])
     model.save(tmp_path / "model.npz")
@@ -359,9 +357,334 @@ def test_weighted_metrics_come_back_and_older_files_without_them_load(tmp_path):
     assert load_model(tmp_path / "old.npz").metrics_names == ["loss", "accuracy"]
 
 
-def test_a_weighted_metric_of_ones_own_cannot_be_saved(tmp_path):
+def first_class_probability(y_true, y_pred):
+    return y_pred[:, 0]
+
+
+def test_a_weighted_metric_of_ones_own_is_saved_by_name_and_one_named_like_a_builtin_is_refused(tmp_path):
+    x = rng.random((12, 3), dtype=np.float32)
+    y = to_categorical(np.arange(12) % 2, 2)
+    weights = rng.uniform(0, 2, 12)
     model = Sequential([Dense(2, activation="softmax", input_shape=(3,))])
-    model.compile(optimizer="sgd", loss="categorical_crossentropy", weighted_metrics=[own_accuracy])
-    with pytest.raises(ValueError, match="cannot save the weighted metric 'accuracy': it is not the one tinynet knows"):
-        model.save(tmp_path / "model.npz")
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", weighted_metrics=[first_class_probability])
+    model.save(tmp_path / "model.npz")
+    loaded = load_model(tmp_path / "model.npz", custom_objects={"first_class_probability": first_class_probability})
+    assert loaded.metrics_names == ["loss", "first_class_probability"]
+    assert loaded.evaluate(x, y, sample_weight=weights, verbose=0) == model.evaluate(
+        x, y, sample_weight=weights, verbose=0)
+
+    clashing = Sequential([Dense(2, activation="softmax", input_shape=(3,))])
+    clashing.compile(optimizer="sgd", loss="categorical_crossentropy", weighted_metrics=[own_accuracy])
+    with pytest.raises(ValueError, match="cannot save the metric 'accuracy': it would be saved as 'accuracy'"):
+        clashing.save(tmp_path / "clash.npz")
+    assert not (tmp_path / "clash.npz").exists()
+
+
+# --- classes and functions of one's own, saved by name as in Keras 3 ------------------------------
+
+
+class Scale(Layer):
+    """``y = factor * x * w``, one weight per feature: a layer of one's own, with an argument."""
+
+    def __init__(self, factor, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def build(self, input_shape):
+        self.add_weight((input_shape[-1],), initializers.RandomUniform(0.5, 1.5))
+        super().build(input_shape)
+
+    def forward(self, x, training=False):
+        self.inputs = x
+        return self.factor * x * self.params[0]
+
+    def backward(self, grad_output):
+        # y_ij = f x_ij w_j, so dL/dw_j = f sum_i g_ij x_ij and dL/dx_ij = f g_ij w_j.
+        self.grads[0] = self.factor * backend.namespace().sum(grad_output * self.inputs, axis=0)
+        return self.factor * grad_output * self.params[0]
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
+class Cube(activations.ActivationFunction):
+    """``f(z) = z^3``, ``f'(z) = 3 z^2``."""
+
+    name = "cube"
+
+    def forward(self, z):
+        self.inputs = z
+        return z * z * z
+
+    def backward(self, grad_output):
+        return grad_output * 3.0 * self.inputs * self.inputs
+
+
+class ScaledSquaredError(losses.Loss):
+    """``factor`` times the mean squared error."""
+
+    def __init__(self, factor=1.0):
+        self.factor = factor
+
+    def get_config(self):
+        return {"factor": self.factor}
+
+    def per_sample(self, y_true, y_pred):
+        return self.factor * backend.namespace().mean((y_pred - y_true) ** 2, axis=-1)
+
+    def gradient(self, y_true, y_pred):
+        return 2.0 * self.factor * (y_pred - y_true) / (y_pred.shape[0] * y_pred.shape[1])
+
+
+class Constant2(initializers.Initializer):
+    """Every value ``value``, as tinynet's Constant."""
+
+    def __init__(self, value=0.5):
+        self.value = value
+
+    def get_config(self):
+        return {"value": self.value}
+
+    def sample(self, shape):
+        return np.full(shape, self.value)
+
+
+def mean_prediction(y_true, y_pred):
+    return backend.namespace().mean(y_pred, axis=-1)
+
+
+CUSTOM_OBJECTS = {"Scale": Scale, "Cube": Cube, "ScaledSquaredError": ScaledSquaredError,
+                  "Constant2": Constant2, "mean_prediction": mean_prediction}
+
+
+@pytest.fixture
+def registry():
+    """The registered custom objects, left as the test found them."""
+    before = dict(get_custom_objects())
+    yield get_custom_objects()
+    get_custom_objects().clear()
+    get_custom_objects().update(before)
+
+
+def a_model_of_ones_own(scale=Scale, cube=Cube, loss=ScaledSquaredError, constant=Constant2, metric=mean_prediction):
+    set_random_seed(0)
+    model = Sequential([Dense(4, activation=cube(), kernel_initializer=constant(0.25), input_shape=(3,)),
+                        scale(2.0), Dense(2)])
+    model.compile(optimizer=SGD(learning_rate=0.01, momentum=0.9), loss=loss(3.0), metrics=[metric])
+    model.fit(X_OWN, Y_OWN, batch_size=4, epochs=1, verbose=0)
+    return model
+
+
+X_OWN = rng.random((12, 3), dtype=np.float32)
+Y_OWN = rng.random((12, 2), dtype=np.float32)
+
+
+def assert_the_same_model(loaded, model):
+    assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in model.layers]
+    assert [layer.get_config() for layer in loaded.layers] == [layer.get_config() for layer in model.layers]
+    assert type(loaded.layers[0].activation) is type(model.layers[0].activation)
+    assert type(loaded.layers[0].kernel_initializer) is type(model.layers[0].kernel_initializer)
+    assert type(loaded.loss) is type(model.loss) and loaded.loss.get_config() == {"factor": 3.0}
+    assert loaded.metrics_names == model.metrics_names
+    np.testing.assert_array_equal(loaded.predict(X_OWN), model.predict(X_OWN))
+    assert loaded.evaluate(X_OWN, Y_OWN, verbose=0) == model.evaluate(X_OWN, Y_OWN, verbose=0)
+    for trained in (model, loaded):  # the optimizer's momentum came back too
+        trained.train_on_batch(X_OWN[:4], Y_OWN[:4])
+    assert_same_weights(loaded.get_weights(), model.get_weights())
+
+
+def test_objects_of_ones_own_are_saved_by_name_and_given_to_load_model(tmp_path, array_backend):
+    model = a_model_of_ones_own()
+    assert model.metrics_names == ["loss", "mean_prediction"]
+    model.save(tmp_path / "model.npz")
+    with pytest.raises(ValueError, match=r"cannot be loaded: Unknown activation 'Cube'.* If Cube is a class or "
+                                         r"function of your own, pass it: load_model\(\.\.\., custom_objects="
+                                         r"\{'Cube': Cube\}\).*register_keras_serializable\(\) before saving"):
+        load_model(tmp_path / "model.npz")
+    assert_the_same_model(load_model(tmp_path / "model.npz", custom_objects=CUSTOM_OBJECTS), model)
+
+    # the same objects, given for all that a block loads
+    with custom_object_scope(CUSTOM_OBJECTS):
+        loaded = load_model(tmp_path / "model.npz")
+        assert [type(layer) for layer in model_from_json(model.to_json()).layers] == [Dense, Scale, Dense]
+    assert type(loaded.layers[1]) is Scale and type(loaded.loss) is ScaledSquaredError
+    with pytest.raises(ValueError, match="Unknown activation 'Cube'"):
+        load_model(tmp_path / "model.npz")  # the scope is closed
+
+
+def test_registered_objects_are_saved_under_package_and_name(tmp_path, registry):
+    @register_keras_serializable(package="my_package")
+    class Shift(Scale):
+        pass
+
+    @register_keras_serializable()
+    class Square(Cube):
+        pass
+
+    @register_keras_serializable(name="tripled_squared_error")
+    class Tripled(ScaledSquaredError):
+        pass
+
+    @register_keras_serializable()
+    class Quarter(Constant2):
+        pass
+
+    @register_keras_serializable("metrics", "mean_of_p")
+    def mean_p(y_true, y_pred):
+        return mean_prediction(y_true, y_pred)
+
+    assert registry["my_package>Shift"] is Shift and get_registered_name(Shift) == "my_package>Shift"
+    assert get_registered_name(mean_p) == "metrics>mean_of_p" and get_registered_object("Custom>Square") is Square
+    assert get_registered_name(Scale) == "Scale"  # not registered: its own name
+    model = a_model_of_ones_own(Shift, Square, Tripled, Quarter, mean_p)
+    model.save(tmp_path / "model.npz")
+    saved_predictions = model.predict(X_OWN)
+    with np.load(tmp_path / "model.npz") as stored:
+        config = json.loads(str(stored["config"]))
+    layers = config["model"]["layers"]
+    assert [layer["class_name"] for layer in layers] == ["Dense", "my_package>Shift", "Dense"]
+    assert layers[0]["config"]["activation"] == "Custom>Square"
+    assert layers[0]["config"]["kernel_initializer"] == {"class_name": "Custom>Quarter", "config": {"value": 0.25}}
+    assert config["compile"]["loss"] == {"name": "Custom>tripled_squared_error", "config": {"factor": 3.0}}
+    assert config["compile"]["metrics"] == ["metrics>mean_of_p"]
+    assert_the_same_model(load_model(tmp_path / "model.npz"), model)  # no custom_objects needed
+    assert model.metrics_names == ["loss", "mean_p"]
+
+    # Another program that has not registered them (here: they are taken out of the registry)
+    # must import the code that registers them, or give them under the registered names.
+    del registry["my_package>Shift"]
+    with pytest.raises(ValueError, match=r"Unknown layer class 'my_package>Shift'.* Did you mean 'Shift'\? "
+                                         r"'my_package>Shift' is the name register_keras_serializable gave .*: "
+                                         r"import the code that registers it before loading, or pass "
+                                         r"load_model\(\.\.\., custom_objects=\{'my_package>Shift': Shift\}\)"):
+        load_model(tmp_path / "model.npz", custom_objects={"Shift": Shift})
+    loaded = load_model(tmp_path / "model.npz", custom_objects={"my_package>Shift": Shift})
+    np.testing.assert_array_equal(loaded.predict(X_OWN), saved_predictions)
+
+
+def test_a_subclass_of_tinynets_own_is_saved_under_its_own_name_not_its_parents(tmp_path):
+    class MyDense(Dense):
+        pass
+
+    class MyReLU(activations.ReLU):  # its name is still "relu"
+        pass
+
+    class MyRandomNormal(initializers.RandomNormal):
+        pass
+
+    class TwiceTheSquaredError(losses.MeanSquaredError):  # its name is still "mean_squared_error"
+        def per_sample(self, y_true, y_pred):
+            return 2.0 * super().per_sample(y_true, y_pred)
+
+    model = Sequential([MyDense(2, activation=MyReLU(), kernel_initializer=MyRandomNormal(stddev=0.5),
+                                input_shape=(3,))])
+    model.compile(optimizer="sgd", loss=TwiceTheSquaredError())
+    model.save(tmp_path / "model.npz")
+    with np.load(tmp_path / "model.npz") as stored:
+        config = json.loads(str(stored["config"]))
+    layer = config["model"]["layers"][0]
+    assert (layer["class_name"], layer["config"]["activation"]) == ("MyDense", "MyReLU")
+    assert layer["config"]["kernel_initializer"] == {"class_name": "MyRandomNormal",
+                                                     "config": {"mean": 0.0, "stddev": 0.5}}
+    assert config["compile"]["loss"] == {"name": "TwiceTheSquaredError", "config": {}}
+    with pytest.raises(ValueError, match="Unknown layer class 'MyDense'"):
+        load_model(tmp_path / "model.npz")
+    loaded = load_model(tmp_path / "model.npz", custom_objects={
+        "MyDense": MyDense, "MyReLU": MyReLU, "MyRandomNormal": MyRandomNormal,
+        "TwiceTheSquaredError": TwiceTheSquaredError})
+    assert type(loaded.layers[0]) is MyDense and type(loaded.layers[0].activation) is MyReLU
+    assert type(loaded.layers[0].kernel_initializer) is MyRandomNormal and type(loaded.loss) is TwiceTheSquaredError
+    assert loaded.evaluate(X_OWN, Y_OWN, verbose=0) == model.evaluate(X_OWN, Y_OWN, verbose=0)
+
+
+def test_load_model_looks_in_custom_objects_then_scopes_then_the_registered_then_tinynets_own(tmp_path, registry):
+    class Other(Cube):
+        pass
+
+    class Third(Cube):
+        pass
+
+    model = Sequential([Dense(2, activation=Cube(), input_shape=(3,)), Activation("relu")])
+    model.save(tmp_path / "model.npz")  # "Cube", and tinynet's "relu"
+    registry["Cube"] = Other  # what get_custom_objects holds counts as registered, as in Keras
+    assert type(load_model(tmp_path / "model.npz").layers[0].activation) is Other
+    with custom_object_scope({"Cube": Third}):
+        assert type(load_model(tmp_path / "model.npz").layers[0].activation) is Third
+        assert type(load_model(tmp_path / "model.npz", custom_objects={"Cube": Cube}).layers[0].activation) is Cube
+        with custom_object_scope({"relu": Cube}):  # an inner scope adds to the outer one
+            loaded = load_model(tmp_path / "model.npz")
+        assert [type(layer.activation) for layer in loaded.layers] == [Third, Cube]
+    assert type(load_model(tmp_path / "model.npz").layers[1].activation) is activations.ReLU
+    with pytest.raises(KeyError), custom_object_scope({"Cube": Third}):
+        raise KeyError  # a scope left by an error is closed too
+    assert type(load_model(tmp_path / "model.npz").layers[0].activation) is Other
+    assert utils.custom_object_scope is saving.custom_object_scope is saving.CustomObjectScope
+    assert utils.register_keras_serializable is saving.register_keras_serializable
+    assert utils.get_custom_objects() is saving.get_custom_objects() is registry
+    assert models.load_model is saving.load_model
+
+
+def test_a_layer_of_ones_own_must_give_its_constructor_arguments_in_get_config(tmp_path):
+    class NoConfig(Scale):
+        def get_config(self):
+            return Layer.get_config(self)
+
+    with pytest.raises(ValueError, match=r"cannot save layer 'scale': load_model makes it again as NoConfig\(\*\*"
+                                         r"config\) from its get_config\(\), which does not return the argument "
+                                         r"'factor' of NoConfig.__init__. Add it: def get_config\(self\): return "
+                                         r"\{\*\*super\(\).get_config\(\), 'factor': self.factor\}."):
+        Sequential([NoConfig(2.0, input_shape=(3,), name="scale")]).save(tmp_path / "model.npz")
+
+    class NoKeywords(Scale):
+        def __init__(self, factor):
+            super().__init__(factor)
+
+    with pytest.raises(ValueError, match=r"get_config\(\) returns 'name', 'trainable', which NoKeywords.__init__ "
+                                         r"does not take. .*def __init__\(self, \.\.\., \*\*kwargs\)"):
+        unnamed = Sequential([NoKeywords(2.0)])
+        unnamed.build((None, 3))
+        unnamed.save(tmp_path / "model.npz")
+
+    class ObjectInConfig(Scale):
+        def get_config(self):
+            return {**super().get_config(), "factor": activations.ReLU()}
+
+    with pytest.raises(ValueError, match="get_config.. must return plain data .*Object of type ReLU is not JSON"):
+        Sequential([ObjectInConfig(2.0, input_shape=(3,))]).save(tmp_path / "model.npz")
+
+    class ZeroMean(Constant2):
+        def get_config(self):
+            return {}
+
+    with pytest.raises(ValueError, match="cannot save the kernel_initializer of layer 'd': .*argument 'value'"):
+        Sequential([Dense(2, kernel_initializer=ZeroMean(0.0), input_shape=(3,), name="d")]).save(tmp_path / "m.npz")
     assert list(tmp_path.iterdir()) == []
+
+    class OwnFromConfig(Scale):  # a from_config of its own reads its own config
+        def __init__(self, factor):
+            super().__init__(factor)
+
+        def get_config(self):
+            return {"scale": self.factor}
+
+        @classmethod
+        def from_config(cls, config):
+            return cls(config["scale"])
+
+    model = Sequential([OwnFromConfig(3.0)])
+    model.build((None, 3))
+    model.save(tmp_path / "model.npz")
+    loaded = load_model(tmp_path / "model.npz", custom_objects={"OwnFromConfig": OwnFromConfig})
+    assert loaded.layers[0].factor == 3.0
+    np.testing.assert_array_equal(loaded.predict(X_OWN), model.predict(X_OWN))
+
+
+def test_custom_objects_and_registration_mistakes_are_explained(tmp_path):
+    with pytest.raises(TypeError, match=r"custom_objects must be a dict .* such as \{'MyLayer': MyLayer\}; got \[<class"):
+        load_model(tmp_path / "missing.npz", custom_objects=[Scale])  # checked before the file is looked for
+    with pytest.raises(TypeError, match=r"'Cube' maps to a Cube object. Give the class itself: \{'Cube': Cube\}"):
+        load_model(tmp_path / "missing.npz", custom_objects={"Cube": Cube()})
+    with pytest.raises(TypeError, match=r"written with parentheses: @register_keras_serializable\(\)"):
+        register_keras_serializable(Scale)
+    with pytest.raises(TypeError, match="got package='my_package', name=3"):
+        register_keras_serializable("my_package", 3)

@@ -18,6 +18,7 @@ import math
 
 from tinynet import backend
 from tinynet.utils.lookup import from_function, lookup
+from tinynet.utils.object_registration import get_registered_name
 
 
 class ActivationFunction:
@@ -427,12 +428,15 @@ def get(identifier):
         return from_function("activation", identifier, _CLASS_OF_FUNCTION,
                              "Subclass tinynet.activations.ActivationFunction with forward(z) and "
                              "backward(grad_output), as Sigmoid does, and pass an instance.")
-    return lookup("activation", identifier, _ACTIVATIONS)()
+    return lookup("activation", identifier, _ACTIVATIONS, with_custom_objects=True)()
 
 
-def is_serializable(activation):
-    """True when :func:`get` makes ``activation`` again from its name: it is one of tinynet's own."""
-    return _ACTIVATIONS.get(activation.name) is type(activation)
+def serialize(activation):
+    """The name :func:`get` makes ``activation`` again from: tinynet's own name (``"relu"``), or
+    for a class of one's own its registered name (see ``tinynet.saving.register_keras_serializable``)."""
+    if _ACTIVATIONS.get(activation.name) is type(activation):
+        return activation.name
+    return get_registered_name(type(activation))
 
 
 # The functions Keras offers in keras.activations, computed on an array of the active backend.

@@ -35,6 +35,7 @@ import numpy as np
 from tinynet import backend
 from tinynet.random import generator
 from tinynet.utils.lookup import lookup
+from tinynet.utils.object_registration import get_registered_name
 
 
 def compute_fans(shape):
@@ -303,14 +304,9 @@ _CLASSES = {cls.__name__.lower(): cls for cls in _INITIALIZERS.values()}
 
 def serialize(initializer):
     """``initializer`` as plain data, ``{"class_name": "RandomNormal", "config": {...}}``, as Keras
-    describes one in a layer's ``get_config``; :func:`get` makes it again."""
-    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
-
-
-def is_serializable(initializer):
-    """True when :func:`get` can make ``initializer`` again from :func:`serialize`'s description:
-    it is one of tinynet's own classes, not a subclass of one's own."""
-    return _CLASSES.get(type(initializer).__name__.lower()) is type(initializer)
+    describes one in a layer's ``get_config``; :func:`get` makes it again. A class of one's own is
+    named by its registered name (see ``tinynet.saving.register_keras_serializable``)."""
+    return {"class_name": get_registered_name(type(initializer)), "config": initializer.get_config()}
 
 
 def get(identifier):
@@ -321,5 +317,6 @@ def get(identifier):
     if isinstance(identifier, type) and issubclass(identifier, Initializer):
         return identifier()
     if isinstance(identifier, dict) and set(identifier) == {"class_name", "config"}:
-        return lookup("initializer class", identifier["class_name"], _CLASSES)(**identifier["config"])
-    return lookup("initializer", identifier, _INITIALIZERS)()
+        initializer_class = lookup("initializer class", identifier["class_name"], _CLASSES, with_custom_objects=True)
+        return initializer_class(**identifier["config"])
+    return lookup("initializer", identifier, _INITIALIZERS, with_custom_objects=True)()

@@ -19,6 +19,7 @@ import numbers
 
 from tinynet import activations, backend
 from tinynet.utils.lookup import from_function, lookup
+from tinynet.utils.object_registration import get_registered_name
 
 
 class Loss:
@@ -811,12 +812,20 @@ def get(identifier):
         return from_function("loss", identifier, _CLASS_OF_FUNCTION,
                              "Subclass tinynet.losses.Loss with per_sample(y_true, y_pred) and "
                              "gradient(y_true, y_pred), as MeanSquaredError does, and pass an instance.")
-    return lookup("loss", identifier, _LOSSES)()
+    return lookup("loss", identifier, _LOSSES, with_custom_objects=True)()
 
 
 def from_config(name, config):
     """The loss ``name`` made with the arguments ``config`` (what ``get_config`` gave)."""
-    return lookup("loss", name, _LOSSES)(**config)
+    return lookup("loss", name, _LOSSES, with_custom_objects=True)(**config)
+
+
+def serialize(loss):
+    """``loss`` as ``{"name": ..., "config": get_config()}``, what :func:`from_config` takes: its
+    name is tinynet's own (``"mean_squared_error"``), or for a class of one's own its registered
+    name (see ``tinynet.saving.register_keras_serializable``)."""
+    name = loss.name if _LOSSES.get(loss.name) is type(loss) else get_registered_name(type(loss))
+    return {"name": name, "config": loss.get_config()}
 
 
 # The function forms, named as Keras names its own. As Keras's, each gives one loss per sample

@@ -160,6 +160,7 @@ def _batch_mean_of(function):
         value = _values_of(function, y_true, y_pred)
         return value if value.ndim == 0 else backend.namespace().mean(value)
 
+    batch_mean.__wrapped__ = function  # the function model.save names
     return batch_mean
 
 
@@ -183,6 +184,7 @@ def _weighted_mean_of(function, batch_mean):
         # Divided by 1 where the weights sum to 0 (total is 0 then): no 0/0 to warn of.
         return total / xp.where(weight > 0, weight, xp.ones_like(weight))
 
+    weighted_mean.__wrapped__ = function  # the function model.save names
     return weighted_mean
 
 
@@ -259,7 +261,10 @@ def get(identifier):
             "does not have it. For the share of right answers use 'accuracy' (or 'CategoricalAccuracy', "
             "'SparseCategoricalAccuracy', 'BinaryAccuracy')."
         )
-    return identifier, lookup("metric", identifier, _METRICS)
+    found = lookup("metric", identifier, _METRICS, with_custom_objects=True)
+    if found not in _METRICS.values():  # a function of one's own, by the name a saved model gives it
+        return get(found)
+    return identifier, found
 
 
 def get_weighted(identifier):
@@ -269,4 +274,4 @@ def get_weighted(identifier):
     name, batch_mean = get(identifier)
     if batch_mean in _WEIGHTED:
         return name, _WEIGHTED[batch_mean]
-    return name, _weighted_mean_of(identifier, batch_mean)  # a function of one's own
+    return name, _weighted_mean_of(batch_mean.__wrapped__, batch_mean)  # a function of one's own

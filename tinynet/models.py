@@ -33,6 +33,7 @@ from tinynet.random import generator
 from tinynet.saving import LAYER_CLASSES, check_file_name, load_model, save_model, weight_arrays
 from tinynet.utils import validation
 from tinynet.utils.lookup import lookup
+from tinynet.utils.object_registration import get_registered_name
 from tinynet.utils.files import load_npz, save_npz_atomic
 from tinynet.utils.progbar import Progbar
 
@@ -877,7 +878,8 @@ class Sequential:
             "name": self.name,
             "input_shape": list(self.input_shape[1:]) if self.built else None,
             "layers": [
-                {"class_name": type(layer).__name__, "config": layer.get_config()} for layer in self._layers
+                {"class_name": get_registered_name(type(layer)), "config": layer.get_config()}
+                for layer in self._layers
             ],
         }
 
@@ -892,7 +894,7 @@ class Sequential:
         by the same initializers (``load_model`` then replaces them with the saved weights)."""
         model = cls(name=config["name"])
         for layer in config["layers"]:
-            layer_class = lookup("layer class", layer["class_name"], LAYER_CLASSES)
+            layer_class = lookup("layer class", layer["class_name"], LAYER_CLASSES, with_custom_objects=True)
             model.add(layer_class.from_config(layer["config"]))
         if config["input_shape"] is not None:
             model.build((None, *config["input_shape"]))

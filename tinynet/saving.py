@@ -12,18 +12,48 @@ everything needed to predict, or to go on training where it stopped:
 - the optimizer's state: its step count and, per weight, its slots (SGD's velocity, Adam's
   averages), so that momentum carries on after loading.
 
-Like Keras 3's ``.keras`` files, but readable with NumPy alone. Only what tinynet can make again
-from a name can be saved: a layer class or a metric function of your own would have to be saved
-as code, and ``save`` says so before it writes anything.
+Like Keras 3's ``.keras`` files, but readable with NumPy alone.
+
+Classes and functions of your own (a layer, an activation, a loss, a metric function, an
+initializer) are saved by name, as in Keras 3: the name they were registered under with
+:func:`register_keras_serializable` (``"Custom>MyLayer"``), else their own ``__name__``.
+``load_model`` looks each name up in its ``custom_objects``, then in any open
+``custom_object_scope``, then among the registered objects, then among tinynet's own (see
+:mod:`tinynet.utils.object_registration`). A layer is made again as ``cls(**config)`` from its
+``get_config`` (``Layer.from_config``, as in Keras), so ``save`` refuses, before it writes
+anything, a layer whose ``get_config`` leaves out an argument of its constructor.
 """
 
+import contextlib
+import inspect
 import json
 import os
 
 import numpy as np
 
 from tinynet import activations, backend, initializers, layers, losses, metrics, optimizers
+from tinynet.layers.base import Layer
 from tinynet.utils.files import load_npz, save_npz_atomic
+from tinynet.utils.lookup import UnknownNameError, lookup
+from tinynet.utils.object_registration import (
+    CustomObjectScope,
+    custom_object_scope,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+)
+
+__all__ = [
+    "CustomObjectScope",
+    "custom_object_scope",
+    "get_custom_objects",
+    "get_registered_name",
+    "get_registered_object",
+    "load_model",
+    "register_keras_serializable",
+    "save_model",
+]
 
 CONFIG_KEY = "config"
 _OPTIMIZER_PREFIX = "optimizer:"
@@ -34,6 +64,9 @@ _ITERATIONS_KEY = "optimizer:iterations"
 LAYER_CLASSES = {
     name.lower(): getattr(layers, name) for name in layers.__all__ if name not in ("Layer", "Input", "InputLayer")
 }
+
+# Layer's arguments that its get_config leaves out: a model saves its input shape itself.
+_NOT_IN_LAYER_CONFIGS = ("input_shape", "input_dim")
 
 
 def check_file_name(filepath, example):
@@ -47,38 +80,33 @@ def check_file_name(filepath, example):
 
 
 def check_savable(model):
-    """Raise unless everything ``save_model`` writes about ``model`` can be made again by name:
-    its layer classes, its loss and metrics as given to compile, its optimizer's state."""
+    """Raise unless ``load_model`` can make again all that ``save_model`` writes about ``model``:
+    each layer from its config, each class or function by its name, the optimizer's state."""
     for layer in model.layers:
-        if LAYER_CLASSES.get(type(layer).__name__.lower()) is not type(layer):
-            raise ValueError(f"model.save cannot save layer {layer.name!r}: tinynet has no layer class "
-                             f"{type(layer).__name__!r} to make it again. Save the weights with save_weights.")
-        parts = [(role, getattr(layer, role, None), initializers.is_serializable)
-                 for role in ("kernel_initializer", "bias_initializer")]
-        parts.append(("activation", getattr(layer, "activation", None), activations.is_serializable))
-        for role, part, is_serializable in parts:
-            if part is not None and not is_serializable(part):
-                raise ValueError(
-                    f"model.save cannot save layer {layer.name!r}: its {role} is a "
-                    f"{type(part).__name__}, which tinynet cannot make again by name. Save the "
-                    "weights with save_weights."
-                )
+        what = f"layer {layer.name!r}"
+        if type(layer).from_config.__func__ is Layer.from_config.__func__:  # made as cls(**config)
+            _check_config(what, layer)
+        _check_made_again(what, type(layer), get_registered_name(type(layer)),
+                          lambda name: lookup("layer class", name, LAYER_CLASSES, with_custom_objects=True))
+        activation = getattr(layer, "activation", None)
+        if isinstance(activation, activations.ActivationFunction):
+            _check_made_again(f"the activation of {what}", type(activation), activations.serialize(activation),
+                              lambda name: type(activations.get(name)))
+        for role in ("kernel_initializer", "bias_initializer"):
+            initializer = getattr(layer, role, None)
+            if isinstance(initializer, initializers.Initializer):
+                _check_config(f"the {role} of {what}", initializer)
+                _check_made_again(f"the {role} of {what}", type(initializer), initializers.serialize(initializer),
+                                  lambda description: type(initializers.get(description)))
     if model.optimizer is None:
         return
-    # (kind, name, what compile made of what it was given, what it would make of the name)
-    given = [("loss", model.loss.name, type(model.loss), type(_by_name(losses.get, model.loss.name)))]
+    _check_config(f"the loss {model.loss!r}", model.loss)
+    _check_made_again(f"the loss {model.loss!r}", type(model.loss), losses.serialize(model.loss),
+                      lambda saved: type(losses.from_config(saved["name"], saved["config"])))
     for name, function in model.metrics:
-        known = _by_name(metrics.get, name)
-        given.append(("metric", name, function, known and known[1]))
+        _metric_name(name, function)
     for name, function in model.weighted_metrics:
-        known = _by_name(metrics.get_weighted, name)
-        given.append(("weighted metric", name, function, known and known[1]))
-    for kind, name, used, by_name in given:
-        if used is not by_name:  # a function or class of one's own, whatever its name
-            raise ValueError(
-                f"model.save cannot save the {kind} {name!r}: it is not the one tinynet knows by that "
-                "name. Save the weights with save_weights, and compile the model in code after loading."
-            )
+        _metric_name(name, function, metrics.get_weighted)
     schedule = model.optimizer.schedule
     if schedule is not None and not optimizers.schedules.is_serializable(schedule):
         raise ValueError(
@@ -89,12 +117,82 @@ def check_savable(model):
     model.optimizer.check_same_weights(model._params)
 
 
-def _by_name(get, name):
-    """What ``get`` (``losses.get``, ``metrics.get``) makes of ``name``, or None if it knows none."""
+def _check_config(what, obj):
+    """Raise unless ``type(obj)(**obj.get_config())`` makes ``obj`` again, as load_model makes a
+    layer, an initializer or a loss: the config holds every argument of the constructor and no
+    other, as plain data (JSON)."""
+    cls, config = type(obj), obj.get_config()
+    parameters = inspect.signature(cls).parameters
+    missing = [p.name for p in parameters.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+               and p.name not in config and p.name not in _NOT_IN_LAYER_CONFIGS]
+    if missing:
+        entries = ", ".join(f"{name!r}: self.{name}" for name in missing)
+        raise ValueError(
+            f"model.save cannot save {what}: load_model makes it again as {cls.__name__}(**config) from its "
+            f"get_config(), which does not return the argument {', '.join(map(repr, missing))} of "
+            f"{cls.__name__}.__init__. Add it: def get_config(self): return {{**super().get_config(), {entries}}}."
+        )
+    if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        unexpected = [key for key in config if key not in parameters]
+        if unexpected:
+            raise ValueError(
+                f"model.save cannot save {what}: its get_config() returns {', '.join(map(repr, unexpected))}, "
+                f"which {cls.__name__}.__init__ does not take. Let __init__ take them and pass them on: "
+                "def __init__(self, ..., **kwargs): super().__init__(**kwargs)."
+            )
     try:
-        return get(name)
-    except (ValueError, TypeError):  # an unknown name, or none (a class of one's own without one)
-        return None
+        json.dumps(config)
+    except TypeError as error:
+        raise ValueError(
+            f"model.save cannot save {what}: its get_config() must return plain data (numbers, strings, lists, "
+            f"dicts), but {error}. Give an object as its name, e.g. activations.serialize(self.activation)."
+        ) from None
+
+
+def _check_made_again(what, obj, saved, make):
+    """Raise unless ``make(saved)``, which makes again from what save_model writes of ``obj`` (a
+    class or function) the same, gives ``obj`` back, or knows no such name: one of your own, to be
+    given to load_model (custom_objects, a custom_object_scope, or registered by then)."""
+    try:
+        made = make(saved)
+    except UnknownNameError:
+        return
+    if made is not obj:
+        raise ValueError(
+            f"model.save cannot save {what}: it would be saved as {saved!r}, from which load_model would "
+            f"make {made.__module__}.{made.__qualname__}, not {obj.__module__}.{obj.__qualname__}. Register "
+            f"yours, which saves it under a name of its own ('Custom>{obj.__name__}'): "
+            "@tinynet.saving.register_keras_serializable(); or rename it."
+        )
+
+
+def _metric_name(name, function, get=metrics.get):
+    """The name the compiled metric ``(name, function)`` is saved under: the one compile was given,
+    for tinynet's own (``"accuracy"``); for a function of one's own, its registered name. Raises
+    where load_model could not make it again. ``get`` is how compile made it: ``metrics.get``, or
+    ``metrics.get_weighted`` for the ``weighted_metrics``."""
+    with contextlib.suppress(UnknownNameError):
+        if get(name)[1] is function:
+            return name
+    own = function.__wrapped__  # the function compile was given (see metrics.get)
+    try:
+        saved = get_registered_name(own)
+    except AttributeError:  # a partial, an object: nothing to call it by
+        saved = None
+    if saved in (None, "<lambda>"):
+        raise ValueError(
+            f"model.save cannot save the metric {name!r}: a metric of one's own is saved by its function's "
+            f"name, and {own!r} has none. Define it with def {name}(y_true, y_pred): ..., or register it "
+            "with @tinynet.saving.register_keras_serializable(name=...)."
+        )
+    _check_made_again(f"the metric {name!r}", own, saved, _metric_function)
+    return saved
+
+
+def _metric_function(name):
+    """The function metrics.get makes the metric ``name`` of (as it was given to it)."""
+    function = metrics.get(name)[1]
+    return getattr(function, "__wrapped__", function)
 
 
 def save_model(model, filepath):
@@ -121,11 +219,16 @@ def weight_arrays(stored):
     }
 
 
-def load_model(filepath, compile=True):
+def load_model(filepath, custom_objects=None, compile=True):
     """The model ``save_model`` wrote to ``filepath``: built, with its weights, and compiled as it
-    was (optimizer state included) if it was compiled, unless ``compile=False`` (as in Keras)."""
+    was (optimizer state included) if it was compiled, unless ``compile=False`` (as in Keras).
+
+    ``custom_objects`` maps the names the file gives classes and functions of your own to them,
+    such as ``{"MyLayer": MyLayer}`` (see the module's docstring for the other places looked in).
+    """
     from tinynet.models import Sequential  # here: models imports this module
 
+    scope = custom_object_scope(custom_objects)  # checked before the file is read
     stored = load_npz(filepath, "model file", "model.save")
     if CONFIG_KEY not in stored:
         raise ValueError(
@@ -133,24 +236,44 @@ def load_model(filepath, compile=True):
             "Then build the model in code and call model.load_weights on it."
         )
     config = json.loads(str(stored[CONFIG_KEY]))
-    model = Sequential.from_config(config["model"])
-    model._set_saved_weights(weight_arrays(stored), os.fspath(filepath))
-    compile_config = config["compile"]
-    if compile and compile_config is not None:
-        optimizer = compile_config["optimizer"]
-        loss = compile_config["loss"]
-        if isinstance(loss, dict):
-            loss = losses.from_config(loss["name"], loss["config"])
-        # else a name alone, as files written before losses took arguments hold it
-        model.compile(
-            optimizer=optimizers.from_config(optimizer["name"], optimizer["config"]),
-            loss=loss,
-            metrics=compile_config["metrics"],
-            weighted_metrics=compile_config.get("weighted_metrics"),  # not in files from before they existed
-        )
-        if _ITERATIONS_KEY in stored:
-            _restore_optimizer_state(model.optimizer, model._params, stored)
+    try:
+        with scope:
+            model = Sequential.from_config(config["model"])
+            model._set_saved_weights(weight_arrays(stored), os.fspath(filepath))
+            compile_config = config["compile"]
+            if compile and compile_config is not None:
+                optimizer = compile_config["optimizer"]
+                loss = compile_config["loss"]
+                if isinstance(loss, dict):
+                    loss = losses.from_config(loss["name"], loss["config"])
+                # else a name alone, as files written before losses took arguments hold it
+                model.compile(
+                    optimizer=optimizers.from_config(optimizer["name"], optimizer["config"]),
+                    loss=loss,
+                    metrics=compile_config["metrics"],
+                    weighted_metrics=compile_config.get("weighted_metrics"),  # not in files from before they existed
+                )
+                if _ITERATIONS_KEY in stored:
+                    _restore_optimizer_state(model.optimizer, model._params, stored)
+    except UnknownNameError as error:
+        raise ValueError(f"{os.fspath(filepath)!r} cannot be loaded: {error} {_how_to_give(error.name)}") from None
     return model
+
+
+def _how_to_give(name):
+    """How to give load_model the class or function that a file names ``name``."""
+    package, _, short = name.rpartition(">")
+    if package:
+        return (
+            f"{name!r} is the name register_keras_serializable gave a class or function of your own "
+            f"when the model was saved: import the code that registers it before loading, or pass "
+            f"load_model(..., custom_objects={{{name!r}: {short}}})."
+        )
+    return (
+        f"If {name} is a class or function of your own, pass it: load_model(..., custom_objects="
+        f"{{{name!r}: {name}}}), or load inside custom_object_scope({{{name!r}: {name}}}). To need "
+        "neither, decorate it with @tinynet.saving.register_keras_serializable() before saving."
+    )
 
 
 def _compile_config(model):
@@ -159,9 +282,10 @@ def _compile_config(model):
         return None
     return {
         "optimizer": {"name": model.optimizer.name, "config": model.optimizer.get_config()},
-        "loss": {"name": model.loss.name, "config": model.loss.get_config()},
-        "metrics": [name for name, _ in model.metrics],
-        "weighted_metrics": [name for name, _ in model.weighted_metrics],
+        "loss": losses.serialize(model.loss),
+        "metrics": [_metric_name(name, function) for name, function in model.metrics],
+        "weighted_metrics": [_metric_name(name, function, metrics.get_weighted)
+                             for name, function in model.weighted_metrics],
     }
 
 

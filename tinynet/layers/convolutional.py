@@ -244,8 +244,9 @@ class Conv2D(Layer):
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
-                "strides": self.strides, "padding": self.padding, "activation": self.activation.name,
-                "use_bias": self.use_bias, **initializer_configs(self)}
+                "strides": self.strides, "padding": self.padding,
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                **initializer_configs(self)}
 
     def numbers_per_sample(self):
         """The im2col matrix (one row of ``kh*kw*C`` numbers per output pixel) dominates."""

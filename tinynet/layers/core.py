@@ -70,8 +70,9 @@ class Dense(Layer):
         super().build(input_shape)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "activation": self.activation.name,
-                "use_bias": self.use_bias, **initializer_configs(self)}
+        return {**super().get_config(), "units": self.units,
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                **initializer_configs(self)}
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 2:
@@ -112,7 +113,7 @@ class Activation(Layer):
         super().__init__(**kwargs)
 
     def get_config(self):
-        return {**super().get_config(), "activation": self.activation.name}
+        return {**super().get_config(), "activation": activations.serialize(self.activation)}
 
     def forward(self, x, training=False):
         return self.activation.forward(x)

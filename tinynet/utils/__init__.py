@@ -1,8 +1,17 @@
-"""Utilities of the Keras API: ``to_categorical`` and ``set_random_seed``."""
+"""Utilities of the Keras API: ``to_categorical``, ``set_random_seed``, and, as Keras also has them
+here, the custom objects of saving (``custom_object_scope``, ``register_keras_serializable``...)."""
 
 import numpy as np
 
 from tinynet import random as _random
+from tinynet.utils.object_registration import (
+    CustomObjectScope,
+    custom_object_scope,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+)
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):
@@ -48,4 +57,13 @@ def set_random_seed(seed):
     _random.set_seed(seed)
 
 
-__all__ = ["to_categorical", "set_random_seed"]
+__all__ = [
+    "CustomObjectScope",
+    "custom_object_scope",
+    "get_custom_objects",
+    "get_registered_name",
+    "get_registered_object",
+    "register_keras_serializable",
+    "set_random_seed",
+    "to_categorical",
+]
