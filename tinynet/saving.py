@@ -31,7 +31,15 @@ import os
 
 import numpy as np
 
-from tinynet import activations, backend, initializers, layers, losses, metrics, optimizers
+from tinynet import (
+    activations,
+    backend,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    optimizers,
+)
 from tinynet.layers.base import Layer
 from tinynet.utils.files import load_npz, save_npz_atomic
 from tinynet.utils.lookup import UnknownNameError, lookup
