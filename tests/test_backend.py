@@ -139,6 +139,41 @@ def test_ones_vector_is_made_once_per_backend():
     assert backend.ones_vector(5, np.float32) is ones
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_aligned_copies_keep_values_and_order_and_start_on_64_bytes(order):
+    for shape in [(784, 10), (7,), (3, 5)]:
+        host = np.asarray(np.arange(math.prod(shape), dtype=np.float32).reshape(shape), order=order)
+        copy = backend.aligned(host)
+        np.testing.assert_array_equal(copy, host)
+        assert copy.ctypes.data % backend.ALIGNMENT == 0 and not np.shares_memory(copy, host)
+        assert copy.flags.f_contiguous == host.flags.f_contiguous
+        assert copy.flags.c_contiguous == host.flags.c_contiguous
+
+
+def test_take_rows_gathers_into_the_aligned_buffer_and_the_last_short_batch_too(array_backend):
+    host = np.arange(60, dtype=np.float32).reshape(12, 5)
+    x = backend.asarray(host)
+    buffer = backend.batch_buffer(5, x)
+    assert (buffer is None) == (array_backend != "numpy")
+    for order in ([3, 0, 7, 11, 2], [9, 4]):
+        rows = backend.asarray(order, dtype="int64")
+        batch = backend.take_rows(x, rows, buffer)
+        np.testing.assert_array_equal(backend.to_numpy(batch), host[order])
+        if buffer is not None:
+            assert np.shares_memory(batch, buffer) and batch.ctypes.data % backend.ALIGNMENT == 0
+
+
+def test_weights_and_shuffled_batches_start_on_64_bytes():
+    set_random_seed(0)
+    x = np.random.default_rng(0).random((30, 7), dtype=np.float32)[:, 1:]  # rows that start anywhere
+    model = Sequential([Dense(3, activation="softmax", input_shape=(6,))])
+    model.compile(loss="categorical_crossentropy", optimizer="sgd")
+    assert all(weight.ctypes.data % backend.ALIGNMENT == 0 for weight in model.layers[0].params)
+    model.fit(x, to_categorical(np.arange(30) % 3, 3), batch_size=8, epochs=1, verbose=0)
+    assert model.layers[0].inputs.ctypes.data % backend.ALIGNMENT == 0  # the last batch the layer saw
+    assert all(weight.ctypes.data % backend.ALIGNMENT == 0 for weight in model.layers[0].params)
+
+
 @pytest.mark.parametrize("shape", [(3, 4), (1, 4), (3, 1)])
 def test_contiguous_transpose_is_a_new_transposed_array(array_backend, shape):
     # (1, 4) and (3, 1): the transpose of one row or one column is contiguous already.

@@ -625,13 +625,14 @@ class Sequential:
         xp = backend.namespace()
         order, plan = batches.next_epoch()
         means = self._running_means(weights)
+        x_buffer = None if order is None else backend.batch_buffer(batches.batch_size, x)
         for batch, (start, stop, done) in enumerate(plan):
             if order is None:
                 x_batch, y_batch = x[start:stop, ...], y[start:stop, ...]
                 w_batch = None if weights is None else weights[start:stop]
             else:
                 rows = order[start:stop]
-                x_batch, y_batch = xp.take(x, rows, axis=0), xp.take(y, rows, axis=0)
+                x_batch, y_batch = backend.take_rows(x, rows, x_buffer), xp.take(y, rows, axis=0)
                 w_batch = None if weights is None else xp.take(weights, rows, axis=0)
             for callback in batch_callbacks:
                 callback.on_train_batch_begin(batch, logs={"batch": batch, "size": stop - start})
