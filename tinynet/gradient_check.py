@@ -102,12 +102,6 @@ def _float64_layer(layer):
     return twin
 
 
-def _weight_names(layer):
-    """Each weight's attribute name (``kernel``, ``bias``), or ``weight_<i>`` if it has none."""
-    names = {id(value): attribute for attribute, value in vars(layer).items()}
-    return [names.get(id(param), f"weight_{index}") for index, param in enumerate(layer.params)]
-
-
 def _compare(twin, x, y, epsilon, limit):
     """One row per layer and weight: ``(layer, name, shape, checked, error)``; ``name`` is None for
     a layer without weights."""
@@ -124,7 +118,7 @@ def _compare(twin, x, y, epsilon, limit):
     for layer in twin.layers:
         if not layer.params:
             rows.append((layer, None, None, 0, None))
-        for name, param in zip(_weight_names(layer), layer.params):
+        for name, param in zip(layer.weight_names(), layer.params):
             values = backend.to_numpy(param).copy()
             entries = _chosen_entries(values.shape, limit, picker)
             numeric = np.empty(len(entries))

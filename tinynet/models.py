@@ -581,6 +581,8 @@ class Sequential:
                     progbar.update(progbar.target, list(logs.items()))
                 if self.stop_training or interrupted():  # a Ctrl-C in the epoch's last batch
                     break
+        if epochs > 0:  # as Keras: with use_ema, the weights become their moving averages
+            self.optimizer.finalize_variable_values(self._params)
         for callback in callbacks:
             callback.on_train_end(dict(logs))  # the last finished epoch's logs, as in Keras 3
         return history
@@ -591,6 +593,8 @@ class Sequential:
         self.optimizer.check_same_weights(self._params)  # an unbuilt model has none: a new optimizer fits
         if not self.built:
             self.build((None, *x.shape[1:]))
+        if not self.optimizer.built:  # with the weights' names, which exclude_from_weight_decay may use
+            self.optimizer.build(self._params, [name for layer in self._layers for name in layer.weight_names()])
 
     def _validation_set(self, x, y, validation_split, validation_data):
         """``(x_val, y_val, sample weights or None)``, or three Nones without validation."""

@@ -31,15 +31,7 @@ import os
 
 import numpy as np
 
-from tinynet import (
-    activations,
-    backend,
-    initializers,
-    layers,
-    losses,
-    metrics,
-    optimizers,
-)
+from tinynet import activations, initializers, layers, losses, metrics, optimizers
 from tinynet.layers.base import Layer
 from tinynet.utils.files import load_npz, save_npz_atomic
 from tinynet.utils.lookup import UnknownNameError, lookup
@@ -121,6 +113,13 @@ def check_savable(model):
             f"model.save cannot save the learning-rate schedule {type(schedule).__name__}: tinynet has no "
             "schedule of that name to make it again. Save the weights with save_weights, and compile the "
             "model in code after loading."
+        )
+    rate = model.optimizer.get_config()["learning_rate"]  # a function as itself, a schedule as a dict
+    if callable(rate):
+        raise ValueError(
+            f"model.save cannot save a learning_rate given as a function, {rate!r}: "
+            "code cannot be saved. Save the weights with save_weights, and compile the model in code "
+            "after loading (or give the optimizer a number or a schedule from tinynet.optimizers.schedules)."
         )
     model.optimizer.check_same_weights(model._params)
 
@@ -212,11 +211,10 @@ def save_model(model, filepath):
     arrays = {CONFIG_KEY: np.array(json.dumps(config))}
     arrays.update(model._weights_by_name())
     optimizer = model.optimizer
-    if optimizer is not None and optimizer.slots is not None:
-        arrays[_ITERATIONS_KEY] = np.array(optimizer.iterations)
-        for index, slots in enumerate(optimizer.slots):
-            for number, slot in enumerate(slots):
-                arrays[f"{_OPTIMIZER_PREFIX}{index:03d}:{number}"] = backend.to_numpy(slot)
+    if optimizer is not None and optimizer.built:
+        state = {}
+        optimizer.save_own_variables(state)
+        arrays.update({_OPTIMIZER_PREFIX + key: value for key, value in state.items()})
     save_npz_atomic(filepath, arrays)
 
 
@@ -298,11 +296,8 @@ def _compile_config(model):
 
 
 def _restore_optimizer_state(optimizer, params, stored):
-    """Give ``optimizer`` the step count and slots save_model stored for the weights ``params``."""
-    optimizer.iterations = int(stored[_ITERATIONS_KEY])
-    optimizer.slots = [[] for _ in params]
-    slot_keys = sorted(key for key in stored if key.startswith(_OPTIMIZER_PREFIX) and key != _ITERATIONS_KEY)
-    for key in slot_keys:  # "optimizer:<weight index>:<slot number>", slots in order
-        index = int(key.split(":")[1])
-        optimizer.slots[index].append(backend.asarray(stored[key], dtype=backend.dtype_name(params[index])))
-    optimizer.built_for = list(params)
+    """Give ``optimizer`` the state save_model stored for the weights ``params``."""
+    optimizer.build(params)
+    optimizer.load_own_variables(
+        {key.removeprefix(_OPTIMIZER_PREFIX): value for key, value in stored.items() if key.startswith(_OPTIMIZER_PREFIX)}
+    )

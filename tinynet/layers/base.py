@@ -115,6 +115,12 @@ class Layer:
         """The layer's weight arrays (on the backend's device)."""
         return list(self.params)
 
+    def weight_names(self):
+        """Each weight's name: the attribute that holds it (``kernel``, ``bias``, as Keras names
+        them), or ``weight_<i>`` for one that none holds."""
+        names = {id(value): attribute for attribute, value in vars(self).items()}
+        return [names.get(id(param), f"weight_{index}") for index, param in enumerate(self.params)]
+
     def count_params(self):
         """The number of numbers in the layer's weights."""
         return sum(int(np.prod(p.shape)) for p in self.params)

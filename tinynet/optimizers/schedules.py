@@ -20,6 +20,18 @@ CosineDecay
     ``s = min(step, decay_steps)``. With a ``warmup_target``, the rate first climbs in a straight
     line from ``lr0`` to ``warmup_target`` over ``warmup_steps`` steps, and the cosine then starts
     from ``warmup_target``.
+PolynomialDecay
+    from ``lr0`` down to ``end_learning_rate`` along ``(1 - s / decay_steps)^power`` over
+    ``decay_steps`` steps, then flat: ``(lr0 - end_learning_rate) * (1 - s / decay_steps)^power
+    + end_learning_rate`` with ``s = min(step, decay_steps)``. With ``cycle=True`` it never goes
+    flat: past ``decay_steps`` the decay starts again over ``decay_steps * ceil(step / decay_steps)``
+    steps, the first multiple of ``decay_steps`` not below ``step``.
+CosineDecayRestarts
+    CosineDecay again and again (SGDR, "warm restarts"): a first half cosine over
+    ``first_decay_steps`` steps, then over ``t_mul`` times as many steps at ``m_mul`` times the
+    height, and so on. In period ``i`` (from 0), at the fraction ``f`` of it done, the rate is
+    ``lr0 * ((1 - alpha) * m_mul^i * 0.5 * (1 + cos(pi * f)) + alpha)``: the floor ``alpha * lr0``
+    stays where it is while the peaks shrink (as Keras has it).
 """
 
 import itertools
@@ -158,8 +170,79 @@ class CosineDecay(LearningRateSchedule):
                 "warmup_steps": self.warmup_steps}
 
 
-_SCHEDULES = {cls.__name__.lower(): cls
-              for cls in (ExponentialDecay, PiecewiseConstantDecay, InverseTimeDecay, CosineDecay)}
+class PolynomialDecay(LearningRateSchedule):
+    """From the rate to ``end_learning_rate`` along a power of the steps left, optionally again and again."""
+
+    def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False,
+                 name="PolynomialDecay"):
+        self.end_learning_rate = _check_number("end_learning_rate", end_learning_rate, zero_allowed=True)
+        # A rate that climbs from 0 to end_learning_rate is a warmup; falling to 0 is a rate that ends.
+        self.initial_learning_rate = _check_number("initial_learning_rate", initial_learning_rate,
+                                                   zero_allowed=self.end_learning_rate > 0)
+        self.decay_steps = _check_number("decay_steps", decay_steps, zero_allowed=False)
+        self.power = _check_number("power", power, zero_allowed=False)
+        self.cycle = bool(cycle)
+        self.name = name
+
+    def __call__(self, step):
+        decay_steps = self.decay_steps
+        if self.cycle:  # the first multiple of decay_steps at or past step (decay_steps itself at 0)
+            decay_steps *= max(math.ceil(step / self.decay_steps), 1)
+        else:
+            step = min(step, decay_steps)
+        left = 1.0 - step / decay_steps
+        return (self.initial_learning_rate - self.end_learning_rate) * left**self.power + self.end_learning_rate
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "end_learning_rate": self.end_learning_rate, "power": self.power, "cycle": self.cycle,
+                "name": self.name}
+
+
+class CosineDecayRestarts(LearningRateSchedule):
+    """Half a cosine down to ``alpha`` times the rate, restarted from the top in ever longer (``t_mul``)
+    and lower (``m_mul``) periods."""
+
+    def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0, alpha=0.0, name="SGDRDecay"):
+        self.initial_learning_rate = _check_number("initial_learning_rate", initial_learning_rate, zero_allowed=False)
+        self.first_decay_steps = _check_number("first_decay_steps", first_decay_steps, zero_allowed=False)
+        # Keras takes any t_mul; below 1 the periods would shrink and add up to a finite number of
+        # steps, after which Keras's rate is NaN.
+        if not _is_number(t_mul) or not t_mul >= 1:
+            raise ValueError(f"t_mul must be a number >= 1 (how many times longer each period is than the "
+                             f"one before); got {t_mul!r}.")
+        self.t_mul = float(t_mul)
+        self.m_mul = _check_number("m_mul", m_mul, zero_allowed=False)
+        if not _is_number(alpha) or not 0 <= alpha <= 1:
+            raise ValueError(f"alpha must be a number in [0, 1]; got {alpha!r}.")
+        self.alpha = float(alpha)
+        self.name = name
+
+    def __call__(self, step):
+        if self.t_mul == 1.0:  # periods of one length
+            period = math.floor(step / self.first_decay_steps)
+            fraction = step / self.first_decay_steps - period
+        else:
+            # Walk from period to period: exact at every restart. The closed form with logarithms
+            # Keras uses can round down in float64 at a restart (with t_mul=3, the step period 5
+            # starts at), giving the bottom of the period before where the top of the new one belongs.
+            period, start, length = 0, 0.0, self.first_decay_steps
+            while step >= start + length:
+                period, start, length = period + 1, start + length, length * self.t_mul
+            fraction = (step - start) / length
+        cosine = self.m_mul**period * 0.5 * (1.0 + math.cos(math.pi * fraction))
+        return self.initial_learning_rate * ((1.0 - self.alpha) * cosine + self.alpha)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "first_decay_steps": self.first_decay_steps,
+                "t_mul": self.t_mul, "m_mul": self.m_mul, "alpha": self.alpha, "name": self.name}
+
+
+_SCHEDULES = {
+    cls.__name__.lower(): cls
+    for cls in (ExponentialDecay, PiecewiseConstantDecay, InverseTimeDecay, CosineDecay, PolynomialDecay,
+                CosineDecayRestarts)
+}
 
 
 def is_serializable(schedule):
