@@ -58,12 +58,13 @@ CONFIGS = [  # kernel_size, strides, padding
 ]
 
 
+@pytest.mark.parametrize("channels", [3, 1])  # im2col stores the matrix in another order for 1
 @pytest.mark.parametrize("kernel_size, strides, padding", CONFIGS)
-def test_forward_equals_direct_convolution(array_backend, kernel_size, strides, padding):
+def test_forward_equals_direct_convolution(array_backend, kernel_size, strides, padding, channels):
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((2, 7, 6, 3))
+    x = rng.standard_normal((2, 7, 6, channels))
     layer = Conv2D(4, kernel_size, strides=strides, padding=padding)
-    layer.build((None, 7, 6, 3))
+    layer.build((None, 7, 6, channels))
     kernel = rng.standard_normal(layer.kernel.shape)
     bias = rng.standard_normal(4)
     layer.set_weights([kernel, bias])
@@ -130,13 +131,15 @@ GRADIENT_CONFIGS = [  # kernel_size, strides, padding, use_bias, activation
 ]
 
 
+@pytest.mark.parametrize("channels", [3, 1])
 @pytest.mark.parametrize("kernel_size, strides, padding, use_bias, activation", GRADIENT_CONFIGS)
-def test_gradients_match_central_differences(float64_backend, kernel_size, strides, padding, use_bias, activation):
+def test_gradients_match_central_differences(float64_backend, kernel_size, strides, padding, use_bias, activation,
+                                             channels):
     rng = np.random.default_rng(2)
-    x = rng.standard_normal((2, 6, 5, 3))  # non-square, several channels
+    x = rng.standard_normal((2, 6, 5, channels))  # non-square
     layer = Conv2D(2, kernel_size, strides=strides, padding=padding, use_bias=use_bias,
                    activation=activation, bias_initializer="random_normal")
-    layer.build((None, 6, 5, 3))
+    layer.build((None, 6, 5, channels))
     weights = layer.get_weights()
     upstream = rng.standard_normal(layer.compute_output_shape(x.shape))  # L = sum(y * upstream)
 

