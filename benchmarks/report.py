@@ -158,10 +158,11 @@ def cnn_section(out):
         f"## The book's CNN: Conv2D(32, 5x5, relu), MaxPool 2, Conv2D(64, 5x5, relu), MaxPool 2, "
         f"Flatten, Dense(10, softmax); SGD lr {s['lr']}, batch {s['batch_size']}",
         "",
-        f"Each epoch is over the first {s['train_limit']:,} training images, {s['epochs']} epochs; "
-        "accuracy is on the full test set after those epochs.",
+        f"Each epoch is over the first {s['train_limit']:,} training images, {s['epochs']} epochs, "
+        f"{s['reps']} runs in turns (seeds 0-{s['reps'] - 1}); accuracy is on the full test set after "
+        "those epochs, the mean over the runs.",
         "",
-        f"| framework | epoch s (epochs 2-{s['epochs']}) | epoch 1 s | predict 10k s "
+        f"| framework | epoch s, median of epochs 2-{s['epochs']} | epoch 1 s | predict 10k s "
         "| peak RSS MiB (before training) | test accuracy | epoch ÷ tinynet |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
