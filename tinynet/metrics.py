@@ -414,7 +414,7 @@ class _ConfusionMatrixMetric(Metric):
         weights = _on_backend(sample_weight, self.dtype)
         if weights.ndim == 1 and y_pred.ndim > 1 and weights.shape[0] == pred_shape[0]:  # one per sample
             weights = backend.namespace().reshape(weights, (pred_shape[0],) + (1,) * (y_pred.ndim - 1))
-        if weights.ndim > y_pred.ndim or any(w not in (1, p) for w, p in zip(weights.shape[::-1], pred_shape[::-1])):
+        if weights.ndim not in (0, y_pred.ndim) or any(w not in (1, p) for w, p in zip(weights.shape, pred_shape)):
             raise ValueError(
                 f"{who} needs one sample_weight per sample, shape ({pred_shape[0]},), or one per "
                 f"prediction, shape {pred_shape}; got {tuple(weights.shape)}."
@@ -468,7 +468,7 @@ class _PrecisionOrRecall(_ConfusionMatrixMetric):
     def _per_threshold(self, values):
         """``values`` (one per threshold) as ``result`` gives them: one number for one threshold, as
         in Keras."""
-        return values[0, 0] if len(self.thresholds) == 1 else values[0]
+        return values[0, 0] if len(self.thresholds) == 1 else values[0, :]
 
     def get_config(self):
         return {**super().get_config(), "thresholds": self.init_thresholds, "top_k": self.top_k,
