@@ -231,6 +231,9 @@ class Metric:
     A metric of one's own subclasses it with ``reset_state`` (which makes the state, with
     :meth:`zeros`; call it at the end of ``__init__``), ``update_state`` and ``result``::
 
+        from tinynet import backend
+        from tinynet.metrics import Metric
+
         class BinaryTruePositives(Metric):
             \"""How many outputs are above 0.5 where their target is 1, since the last reset.\"""
 

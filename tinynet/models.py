@@ -8,7 +8,8 @@ One batch through ``fit`` (``_train_step``):
    its weights;
 3. update: the optimizer moves every weight against its gradient;
 4. loss and metrics: how far ``p`` was from the targets ``y`` (each one number, the batch mean),
-   computed from the same ``p``, so they are the values before the update, as in Keras.
+   computed from the same ``p``, so they are the values before the update, as in Keras. Metric
+   objects (``Precision()``...) add the batch to their counts instead, just before step 3.
 
 ``fit`` repeats this over the shuffled training set once per epoch, reporting the running means
 of the loss and metrics in a Keras progress bar.
