@@ -26,6 +26,7 @@ from tinynet.layers import (
     ReLU,
     Softmax,
 )
+from tinynet.metrics import AUC, Recall
 from tinynet.models import Sequential
 from tinynet.utils import to_categorical, validation
 
@@ -138,6 +139,9 @@ class Counter(Callback):
     pass
 
 
+SHARED_RECALL = Recall()
+
+
 MODEL_CASES = [
     # compile
     Case("compile-unknown-loss", lambda m, d: m.compile(loss="categorical_crossentropi"), ValueError,
@@ -160,6 +164,14 @@ MODEL_CASES = [
          ValueError, ("a name of its own", "'mse'", "['mse', 'mse']")),
     Case("compile-metric-called-loss", lambda m, d: m.compile(loss=LOSS, metrics=[loss_named_metric]), ValueError,
          ("none may be 'loss'", "'loss'")),
+    Case("compile-unknown-metric-object", lambda m, d: m.compile(loss=LOSS, metrics=["accuracy", "precison"]),
+         ValueError, ("Unknown metric 'precison'", "auc", "Did you mean 'precision'?")),
+    Case("compile-one-metric-object-twice",
+         lambda m, d: m.compile(loss=LOSS, metrics=[SHARED_RECALL], weighted_metrics=[SHARED_RECALL]),
+         ValueError, ("given to compile twice", "an object of its own")),
+    Case("compile-two-metric-objects-one-name",
+         lambda m, d: m.compile(loss=LOSS, metrics=["auc", AUC(name="auc")]), ValueError,
+         ("a name of its own", "['auc', 'auc']", "Precision(name=")),
     # the features and the rank of x
     Case("too-few-features", lambda m, d: m.fit(d.x[:, :3], d.y, verbose=0), ValueError,
          ("(n, 4)", "(10, 3)", "3 features", "expects 4")),

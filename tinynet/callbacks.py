@@ -36,6 +36,7 @@ import inspect
 import math
 import numbers
 import os
+import re
 import string
 
 from tinynet import saving
@@ -157,7 +158,10 @@ def _monitor_mode(monitor, mode):
         raise ValueError(f"mode must be 'auto', 'min' or 'max'; got {mode!r}.")
     if mode != "auto":
         return mode
-    return "max" if ("acc" in monitor or monitor.endswith("auc")) else "min"
+    # Keras 3 asks the metric object which way is up; by name here: accuracy, AUC, precision and
+    # recall (and their second objects, "precision_1") rise as the model improves.
+    name = re.sub(r"_\d+$", "", monitor.removeprefix("val_")).lower()
+    return "max" if ("acc" in monitor or name.endswith("auc") or name in ("precision", "recall")) else "min"
 
 
 def _improves(value, reference, mode, min_delta=0.0):

@@ -17,13 +17,24 @@ value by its ``sample_weight`` (or ``class_weight``), as Keras does: the batch's
 ``sum_i w_i m_i / sum_i w_i`` (:func:`get_weighted`), and ``fit`` weighs each batch by its
 ``sum_i w_i``, so an epoch's value is that weighted mean over all its samples. Without sample
 weights a weighted metric is the plain one.
+
+Precision, recall and the area under a curve are no means of per-batch values: they are worked
+out from counts over the whole epoch. They are *metric objects*, as in Keras: subclasses of
+:class:`Metric`, which keep their counts in arrays of the backend (``update_state`` adds a batch,
+``result`` gives the value, ``reset_state`` starts again; ``fit`` resets them at each epoch and
+``evaluate`` before it starts). ``compile(metrics=[Precision(), "recall", "auc"])`` takes them as
+objects, classes or names (``"precision"``, ``"Precision"``...).
 """
 
 import math
+import numbers
+import re
+from collections import defaultdict
 
-from tinynet import backend, losses
+from tinynet import activations, backend, losses
 from tinynet.losses import match_rank
 from tinynet.utils.lookup import lookup
+from tinynet.utils.object_registration import get_registered_name
 
 
 def _share(hits, dtype):
@@ -188,6 +199,489 @@ def _weighted_mean_of(function, batch_mean):
     return weighted_mean
 
 
+# --- metric objects: a state kept over many batches -----------------------------------------------
+
+_metric_name_counts = defaultdict(int)
+
+
+def _auto_name(cls):
+    """A new metric object's name, by Keras 3's rule: its class's name in snake case (``AUC`` gives
+    ``auc``, ``BinaryTruePositives`` ``binary_true_positives``), then ``_1``, ``_2``... for the next
+    ones of that class in the process. (tinynet's layers count from ``dense_1``, as Keras 2 did.)"""
+    base = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", cls.__name__)
+    base = re.sub("([a-z])([A-Z])", r"\1_\2", base).lower()
+    count = _metric_name_counts[base]
+    _metric_name_counts[base] += 1
+    return f"{base}_{count}" if count else base
+
+
+class Metric:
+    """A metric that keeps a state over many batches, as ``keras.metrics.Metric``.
+
+    ``update_state(y_true, y_pred, sample_weight=None)`` adds a batch to the state, ``result()``
+    gives the value the state holds, ``reset_state()`` starts again; ``metric(y_true, y_pred)``
+    does the first two. In a model, ``fit`` resets its metric objects at the start of each epoch
+    and of each validation, ``evaluate`` before it starts, ``train_on_batch`` and ``test_on_batch``
+    before their one batch (as Keras 3 does), so a value covers one pass over the data.
+
+    The state is arrays of the active backend, which ``update_state`` works on with the functions
+    of ``backend.namespace()`` alone: on a GPU it stays there, and only ``result()`` comes to the
+    host, when ``fit`` reads the values (a progress-bar redraw, the end of an epoch).
+
+    A metric of one's own subclasses it with ``reset_state`` (which makes the state, with
+    :meth:`zeros`; call it at the end of ``__init__``), ``update_state`` and ``result``::
+
+        from tinynet import backend
+        from tinynet.metrics import Metric
+
+        class BinaryTruePositives(Metric):
+            \"""How many outputs are above 0.5 where their target is 1, since the last reset.\"""
+
+            def __init__(self, name="binary_true_positives", dtype=None):
+                super().__init__(name=name, dtype=dtype)
+                self.reset_state()
+
+            def reset_state(self):
+                self.true_positives = self.zeros(())
+
+            def update_state(self, y_true, y_pred, sample_weight=None):
+                xp = backend.namespace()
+                hits = xp.astype((y_true == 1) & (y_pred > 0.5), self.true_positives.dtype)
+                if sample_weight is not None:  # one weight per sample, for its row of hits
+                    hits = hits * xp.reshape(sample_weight, (-1,) + (1,) * (hits.ndim - 1))
+                self.true_positives = self.true_positives + xp.sum(hits)
+
+            def result(self):
+                return self.true_positives
+
+    ``model.save`` writes a metric object as its class's name and ``get_config()``, and
+    ``load_model`` makes it again with ``from_config``, by default ``cls(**config)``: so
+    ``get_config`` returns every argument of ``__init__`` (this class's gives ``name`` and
+    ``dtype``). A class of one's own is found as other custom objects are (``custom_objects``,
+    ``register_keras_serializable``).
+
+    Keras keeps the state in variables made by ``add_variable`` and changed with ``assign``;
+    tinynet keeps plain backend arrays as attributes, which ``update_state`` replaces.
+    """
+
+    def __init__(self, dtype=None, name=None):
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"A metric's name must be a string; got {name!r} of type {type(name).__name__}.")
+        if dtype not in (None, "float32", "float64"):
+            raise ValueError(f"A metric's dtype must be 'float32' or 'float64' (None: backend.floatx()); got {dtype!r}.")
+        self.name = name or _auto_name(type(self))
+        self.dtype = dtype or backend.floatx()
+
+    def zeros(self, shape):
+        """A new array of zeros of ``shape`` on the active backend, in the metric's dtype."""
+        return backend.full(shape, 0.0, getattr(backend.namespace(), self.dtype))
+
+    def reset_state(self):
+        """Make the state as it is before any batch (anew, on the active backend)."""
+        raise NotImplementedError(f"{type(self).__name__} must define reset_state(), which makes its state.")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        """Add a batch to the state."""
+        raise NotImplementedError(f"{type(self).__name__} must define update_state(y_true, y_pred, sample_weight=None).")
+
+    def result(self):
+        """The value the state holds: a 0-d backend array (or a vector, such as one per threshold)."""
+        raise NotImplementedError(f"{type(self).__name__} must define result().")
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        self.update_state(y_true, y_pred, sample_weight=sample_weight)
+        return self.result()
+
+    def get_config(self):
+        """The arguments that make this metric again (without its state), as plain data."""
+        return {"name": self.name, "dtype": self.dtype}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}>"
+
+
+def _on_backend(values, dtype):
+    """``values`` (a backend array, or host numbers as a standalone metric may be given them) as an
+    array of the active backend of ``dtype``, a dtype name; a backend array of that dtype as it is."""
+    if backend.is_backend_array(values):
+        xp = backend.namespace()
+        return xp.astype(values, getattr(xp, dtype), copy=False)
+    return backend.asarray(values, dtype=dtype)
+
+
+def _divide_no_nan(numerator, denominator):
+    """``numerator / denominator``, and 0 where the denominator is 0, as Keras's ``divide_no_nan``
+    (the precision of a threshold that no prediction passes is 0)."""
+    xp = backend.namespace()
+    nonzero = denominator != 0
+    return xp.where(nonzero, numerator / xp.where(nonzero, denominator, 1.0), 0.0)
+
+
+def _checked_thresholds(who, thresholds):
+    """``thresholds`` (a number or a list of them) as a list of floats, each in [0, 1]."""
+    given = list(thresholds) if isinstance(thresholds, (list, tuple)) else [thresholds]
+    if not given or not all(isinstance(t, numbers.Real) and not isinstance(t, bool) for t in given):
+        raise TypeError(f"{who} thresholds must be a number or a non-empty list of numbers in [0, 1]; got {thresholds!r}.")
+    outside = [t for t in given if not 0 <= t <= 1]
+    if outside:
+        raise ValueError(f"{who} thresholds must be in [0, 1]; got {', '.join(map(str, outside))} in {thresholds!r}.")
+    return [float(t) for t in given]
+
+
+def _optional_count(who, name, value, minimum):
+    """``value``, an integer >= ``minimum``, or None."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum):
+        raise ValueError(f"{who} {name} must be None or an integer >= {minimum}; got {value!r}.")
+    return None if value is None else int(value)
+
+
+class _ConfusionMatrixMetric(Metric):
+    """The counts that Precision, Recall and AUC are worked out from. For each threshold ``t``::
+
+        TP(t) = sum_i w_i [y_i != 0] [p_i > t]      true positives
+        FP(t) = sum_i w_i [y_i == 0] [p_i > t]      false positives
+        FN(t) = sum_i w_i [y_i != 0] [p_i <= t]     false negatives
+        TN(t) = sum_i w_i [y_i == 0] [p_i <= t]     true negatives
+
+    over every output ``i`` (every number of ``y_pred``, all outputs of all samples alike) of every
+    batch since the last reset; ``w_i`` is the weight of its sample (1 without ``sample_weight``),
+    and a target counts as positive unless it is 0, as in Keras.
+
+    For a batch's ``N`` outputs and the ``T`` thresholds, ``[p_i > t]`` is a ``T x N`` matrix of 0
+    and 1; its product with the ``N x 2`` matrix whose columns are ``w_i [y_i != 0]`` and ``w_i
+    [y_i == 0]`` gives TP and FP at every threshold at once, and FN and TN are what the column sums
+    leave. (Keras sorts the predictions into buckets between evenly spaced thresholds instead,
+    with a scatter-add the Array API does not have: the counts are the same, but for a prediction
+    within rounding of a threshold.)
+
+    The counts have shape ``(labels, T)``: one label, unless AUC's ``multi_label`` counts each
+    output column apart.
+    """
+
+    def __init__(self, thresholds, labels=1, dtype=None, name=None):
+        super().__init__(dtype=dtype, name=name)
+        self.thresholds = thresholds
+        self._labels = labels  # None until the first batch shows how many (multi_label alone)
+        self.reset_state()
+
+    def reset_state(self):
+        self._threshold_array = backend.asarray(self.thresholds, dtype=self.dtype)
+        counts = [None if self._labels is None else self.zeros((self._labels, len(self.thresholds))) for _ in range(4)]
+        self.true_positives, self.false_positives, self.false_negatives, self.true_negatives = counts
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        """Add the batch's counts (see the class). Everything is checked before the state changes."""
+        y_true, y_pred, weights = self._by_label(*self._selected(*self._checked(y_true, y_pred, sample_weight)))
+        labels = y_pred.shape[0]
+        if self._labels not in (None, labels):
+            raise ValueError(
+                f"{type(self).__name__} {self.name!r} counts {self._labels} labels, but y_pred has {labels} "
+                f"columns (shape {tuple(y_pred.shape)})."
+            )
+        xp = backend.namespace()
+        positive = xp.astype(y_true != 0, y_pred.dtype)
+        columns = xp.stack([positive, 1 - positive], axis=-1)  # (labels, N, 2)
+        if weights is not None:
+            columns = columns * weights[..., None]
+        above = xp.astype(y_pred[:, None, :] > self._threshold_array[:, None], y_pred.dtype)  # (labels, T, N)
+        counts = xp.matmul(above, columns)  # (labels, T, 2): TP and FP
+        totals = xp.sum(columns, axis=1)  # (labels, 2): all positives and all negatives
+        if self._labels is None:
+            self._labels = labels
+            self.reset_state()
+        self.true_positives = self.true_positives + counts[..., 0]
+        self.false_positives = self.false_positives + counts[..., 1]
+        self.false_negatives = self.false_negatives + (totals[:, 0:1] - counts[..., 0])
+        self.true_negatives = self.true_negatives + (totals[:, 1:2] - counts[..., 1])
+
+    def _checked(self, y_true, y_pred, sample_weight):
+        """The batch on the backend, in the metric's dtype: ``y_true`` of ``y_pred``'s shape (Keras
+        lets one of them have a last axis of length 1 that the other lacks), and the weights, if
+        any, broadcast to it (one per sample, or one per output)."""
+        who = f"{type(self).__name__} {self.name!r}"
+        y_true, y_pred = _on_backend(y_true, self.dtype), _on_backend(y_pred, self.dtype)
+        true_shape, pred_shape = tuple(y_true.shape), tuple(y_pred.shape)
+        if true_shape == (*pred_shape, 1) or (pred_shape[-1:] == (1,) and true_shape == pred_shape[:-1]):
+            y_true = backend.namespace().reshape(y_true, pred_shape)
+        elif true_shape != pred_shape:
+            raise ValueError(
+                f"{who} needs y_true of y_pred's shape {pred_shape}, one target per prediction; got "
+                f"{true_shape}. Integer class labels must be one-hot encoded for it (to_categorical)."
+            )
+        if sample_weight is None:
+            return y_true, y_pred, None
+        weights = _on_backend(sample_weight, self.dtype)
+        if weights.ndim == 1 and y_pred.ndim > 1 and weights.shape[0] == pred_shape[0]:  # one per sample
+            weights = backend.namespace().reshape(weights, (pred_shape[0],) + (1,) * (y_pred.ndim - 1))
+        if weights.ndim not in (0, y_pred.ndim) or any(w not in (1, p) for w, p in zip(weights.shape, pred_shape)):
+            raise ValueError(
+                f"{who} needs one sample_weight per sample, shape ({pred_shape[0]},), or one per "
+                f"prediction, shape {pred_shape}; got {tuple(weights.shape)}."
+            )
+        return y_true, y_pred, backend.namespace().broadcast_to(weights, pred_shape)
+
+    def _selected(self, y_true, y_pred, weights):
+        """The predictions (and their targets and weights) that are counted, as the subclass
+        chooses them."""
+        return y_true, y_pred, weights
+
+    def _by_label(self, y_true, y_pred, weights):
+        """Each of ``y_true``, ``y_pred``, ``weights`` (or None) as ``(labels, N)``: all outputs in one
+        row (AUC's ``multi_label`` keeps a row per column)."""
+        xp = backend.namespace()
+        return tuple(None if v is None else xp.reshape(v, (1, -1)) for v in (y_true, y_pred, weights))
+
+
+class _PrecisionOrRecall(_ConfusionMatrixMetric):
+    """What Precision and Recall share: their arguments, and which predictions count positive."""
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
+        who = type(self).__name__
+        parsed = [_NEGATIVE_INFINITY] if thresholds is None and top_k is not None else _checked_thresholds(
+            who, 0.5 if thresholds is None else thresholds)
+        self.top_k = _optional_count(who, "top_k", top_k, 1)
+        self.class_id = _optional_count(who, "class_id", class_id, 0)
+        self.init_thresholds = thresholds
+        super().__init__(parsed, dtype=dtype, name=name)
+
+    def _selected(self, y_true, y_pred, weights):
+        """With ``top_k``, only the ``k`` largest predictions of each sample can count as positive;
+        with ``class_id``, only the outputs of that class count (in this order, as in Keras)."""
+        who = f"{type(self).__name__} {self.name!r}"
+        classes = y_pred.shape[-1] if y_pred.ndim > 1 else None
+        if self.top_k is not None and (classes is None or self.top_k > classes):
+            raise ValueError(f"{who} has top_k={self.top_k}, more than the {classes or 1} outputs of each sample "
+                             f"(y_pred has shape {tuple(y_pred.shape)}).")
+        if self.class_id is not None and (classes is None or self.class_id >= classes):
+            raise ValueError(f"{who} has class_id={self.class_id}, but y_pred of shape {tuple(y_pred.shape)} has "
+                             f"classes 0 to {(classes or 1) - 1} in its last axis.")
+        xp = backend.namespace()
+        if self.top_k is not None:
+            y_pred = xp.where(_in_top_k_mask(y_pred, self.top_k), y_pred, _NEGATIVE_INFINITY)
+        if self.class_id is not None:
+            pick = slice(self.class_id, self.class_id + 1)
+            y_true, y_pred = y_true[..., pick], y_pred[..., pick]
+            weights = None if weights is None else weights[..., pick]
+        return y_true, y_pred, weights
+
+    def _per_threshold(self, values):
+        """``values`` (one per threshold) as ``result`` gives them: one number for one threshold, as
+        in Keras."""
+        return values[0, 0] if len(self.thresholds) == 1 else values[0, :]
+
+    def get_config(self):
+        return {**super().get_config(), "thresholds": self.init_thresholds, "top_k": self.top_k,
+                "class_id": self.class_id}
+
+
+# With top_k, Keras sets the predictions outside the top k to -1e10, and its default threshold is
+# -1e10 too: what is in the top k counts as positive, whatever its value.
+_NEGATIVE_INFINITY = -1e10
+
+
+def _in_top_k_mask(y_pred, k):
+    """True at the ``k`` largest predictions of each sample (the last axis); of equal ones, those
+    that come first, as Keras's ``top_k`` takes them. A stable sort of ``-y_pred`` puts each row
+    in falling order, equal values in their order; the sort of that order (its inverse
+    permutation) gives each prediction's place in it."""
+    xp = backend.namespace()
+    order = xp.argsort(-y_pred, axis=-1, stable=True)
+    return xp.argsort(order, axis=-1, stable=True) < k
+
+
+class Precision(_PrecisionOrRecall):
+    """Of the predictions taken as positive, the share that are: ``precision = TP / (TP + FP)``
+    (0 while nothing is predicted positive), with the counts of :class:`_ConfusionMatrixMetric`
+    summed over all batches since the last reset, as ``keras.metrics.Precision``.
+
+    A prediction ``p`` is positive when ``p > threshold`` (``thresholds``: 0.5 by default; give 0
+    for a model that outputs logits). A list of thresholds gives one precision per threshold, as a
+    vector. ``top_k=k`` counts only the ``k`` largest predictions of each sample as positive (and
+    without ``thresholds``, all of them, whatever their value); ``class_id=c`` counts only the
+    outputs of class ``c``, the precision of that one class. Targets are 0 or 1 per output,
+    ``y_pred``'s shape (one-hot rows for several classes).
+    """
+
+    def result(self):
+        return self._per_threshold(_divide_no_nan(self.true_positives, self.true_positives + self.false_positives))
+
+
+class Recall(_PrecisionOrRecall):
+    """Of the targets that are positive, the share predicted positive: ``recall = TP / (TP + FN)``
+    (0 while no target is positive), with the counts of :class:`_ConfusionMatrixMetric` summed over
+    all batches since the last reset, as ``keras.metrics.Recall``. ``thresholds``, ``top_k`` and
+    ``class_id`` choose the positive predictions as in :class:`Precision`.
+    """
+
+    def result(self):
+        return self._per_threshold(_divide_no_nan(self.true_positives, self.true_positives + self.false_negatives))
+
+
+_AUC_CURVES = ("ROC", "PR")
+_SUMMATION_METHODS = ("interpolation", "minoring", "majoring")
+
+
+class AUC(_ConfusionMatrixMetric):
+    """The area under the ROC curve (default) or the precision-recall curve, as
+    ``keras.metrics.AUC``: a Riemann sum over ``num_thresholds`` thresholds evenly spaced in
+    [0, 1] (or over ``thresholds`` given, sorted), with the counts of
+    :class:`_ConfusionMatrixMetric` summed over all batches since the last reset.
+
+    The thresholds are ``t_0 = -1e-7 < t_1 < ... < t_{T-1} = 1 + 1e-7`` (``t_j = j / (T - 1)``
+    between), so that at the first every prediction is positive and at the last none is;
+    predictions are clipped to [0, 1] first (as Keras does with evenly spaced thresholds), after a
+    sigmoid with ``from_logits=True``. Each threshold is a point ``(x_j, y_j)`` of the curve:
+
+    - ROC: ``x = FP / (FP + TN)`` (false-positive rate), ``y = TP / (TP + FN)`` (recall);
+    - PR: ``x = TP / (TP + FN)`` (recall), ``y = TP / (TP + FP)`` (precision);
+
+    (0 where a denominator is 0), and ``AUC = sum_j (x_j - x_{j+1}) h_j``, as ``x`` falls while
+    the threshold rises. ``summation_method`` sets the height ``h_j`` of each slice:
+    ``"interpolation"``, the trapezium ``(y_j + y_{j+1}) / 2``; ``"minoring"``, ``min(y_j,
+    y_{j+1})``, a lower bound; ``"majoring"``, ``max(y_j, y_{j+1})``, an upper bound.
+
+    PR with ``"interpolation"`` interpolates the counts, not the precision, after Davis & Goadrich
+    (2006), as Keras does: see :meth:`_interpolated_pr_slices`.
+
+    ``multi_label=True`` takes each column of a ``(n, labels)`` output as a label of its own, and
+    gives the mean of their AUCs (weighted by ``label_weights``, if given); otherwise every output
+    counts as one more point of one curve, and ``label_weights`` weigh each column's outputs.
+    ``num_labels`` (with ``multi_label`` only) tells the number of labels before the first batch.
+    """
+
+    def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation", name=None, dtype=None,
+                 thresholds=None, multi_label=False, num_labels=None, label_weights=None, from_logits=False):
+        if thresholds is None:
+            if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, numbers.Integral) or num_thresholds < 2:
+                raise ValueError(f"AUC num_thresholds must be an integer > 1; got {num_thresholds!r}.")
+            inner = [j / (num_thresholds - 1) for j in range(1, num_thresholds - 1)]
+        else:
+            inner = sorted(_checked_thresholds("AUC", thresholds))
+            num_thresholds = len(inner) + 2
+        self.num_thresholds = int(num_thresholds)
+        self.curve = _choice("AUC curve", curve, _AUC_CURVES, str.upper)
+        self.summation_method = _choice("AUC summation_method", summation_method, _SUMMATION_METHODS, str.lower)
+        for argument, value in (("multi_label", multi_label), ("from_logits", from_logits)):
+            if not isinstance(value, bool):
+                raise TypeError(f"AUC {argument} must be True or False; got {value!r}.")
+        num_labels = _optional_count("AUC", "num_labels", num_labels, 1)
+        if num_labels is not None and not multi_label:
+            raise ValueError("AUC num_labels is needed only with multi_label=True, as in Keras.")
+        if label_weights is not None:
+            given = label_weights
+            label_weights = list(given) if isinstance(given, (list, tuple)) else None
+            if not label_weights or not all(isinstance(w, numbers.Real) and w >= 0 for w in label_weights) or (
+                    num_labels not in (None, len(label_weights))):
+                raise ValueError(f"AUC label_weights must be a list of numbers >= 0, one per label; got {given!r}.")
+            label_weights = [float(w) for w in label_weights]
+        self.multi_label, self.num_labels, self.label_weights = multi_label, num_labels, label_weights
+        self.from_logits = from_logits
+        self._given_thresholds = None if thresholds is None else inner
+        epsilon = backend.epsilon()
+        super().__init__([0.0 - epsilon, *inner, 1.0 + epsilon], labels=num_labels if multi_label else 1,
+                         dtype=dtype, name=name)
+
+    def _selected(self, y_true, y_pred, weights):
+        xp = backend.namespace()
+        if self.label_weights is not None and (y_pred.ndim == 0 or y_pred.shape[-1] != len(self.label_weights)):
+            raise ValueError(f"AUC {self.name!r} has {len(self.label_weights)} label_weights, one per column of "
+                             f"y_pred, but y_pred has shape {tuple(y_pred.shape)}.")
+        if self.multi_label and y_pred.ndim != 2:
+            raise ValueError(f"AUC {self.name!r} with multi_label=True needs y_pred of shape (samples, labels); "
+                             f"got {tuple(y_pred.shape)}.")
+        if self.from_logits:
+            y_pred = activations.sigmoid(y_pred)
+        y_pred = xp.clip(y_pred, 0.0, 1.0)
+        if self.label_weights is not None and not self.multi_label:
+            column_weights = backend.asarray(self.label_weights, dtype=self.dtype)
+            weights = column_weights if weights is None else weights * column_weights
+            weights = xp.broadcast_to(weights, y_pred.shape)
+        return y_true, y_pred, weights
+
+    def _by_label(self, y_true, y_pred, weights):
+        if not self.multi_label:
+            return super()._by_label(y_true, y_pred, weights)
+        xp = backend.namespace()
+        return tuple(None if v is None else xp.permute_dims(v, (1, 0)) for v in (y_true, y_pred, weights))
+
+    def result(self):
+        xp = backend.namespace()
+        if self.true_positives is None:  # multi_label, before the first batch told how many labels
+            return self.zeros(())
+        if self.curve == "PR" and self.summation_method == "interpolation":
+            slices = self._interpolated_pr_slices()
+        else:
+            slices = self._riemann_slices()
+        areas = xp.sum(slices, axis=-1)  # one per label
+        if not self.multi_label:
+            return areas[0]
+        if self.label_weights is None:
+            return xp.mean(areas)
+        label_weights = backend.asarray(self.label_weights, dtype=self.dtype)
+        return _divide_no_nan(xp.sum(areas * label_weights), xp.sum(label_weights))
+
+    def _riemann_slices(self):
+        """``(x_j - x_{j+1}) h_j`` for each pair of neighbouring thresholds (see the class)."""
+        xp = backend.namespace()
+        tp, fp, fn, tn = self.true_positives, self.false_positives, self.false_negatives, self.true_negatives
+        recall = _divide_no_nan(tp, tp + fn)
+        if self.curve == "ROC":
+            x, y = _divide_no_nan(fp, fp + tn), recall
+        else:
+            x, y = recall, _divide_no_nan(tp, tp + fp)
+        left, right = y[:, :-1], y[:, 1:]
+        if self.summation_method == "interpolation":
+            heights = (left + right) / 2
+        elif self.summation_method == "minoring":
+            heights = xp.minimum(left, right)
+        else:
+            heights = xp.maximum(left, right)
+        return (x[:, :-1] - x[:, 1:]) * heights
+
+    def _interpolated_pr_slices(self):
+        """The area under the precision-recall curve between each pair of neighbouring thresholds
+        ``a < b``, with the counts taken as linear between them (Davis & Goadrich 2006, section 4).
+
+        As the threshold rises from ``a`` to ``b``, the predicted positives ``P = TP + FP`` fall
+        from ``P_a`` to ``P_b``, and TP with them, along the line ``TP = s P + c`` through both
+        ends: slope ``s = (TP_a - TP_b) / (P_a - P_b)`` (0 where P stays put), intercept ``c = TP_b
+        - s P_b``. With all positives ``Pos = TP + FN`` (the same at every threshold), recall is
+        ``TP / Pos`` and precision ``TP / P``, so the slice of area is::
+
+            integral of TP / P d(TP / Pos) = (s / Pos) integral from P_b to P_a of (s P + c) / P dP
+                                           = (s / Pos) (TP_a - TP_b + c log(P_a / P_b)).
+
+        Where ``P_b`` is 0 the logarithm is left out (as if ``P_a / P_b`` were 1): the precision is
+        taken as ``s`` over that first slice. 0 where ``Pos`` is 0.
+        """
+        xp = backend.namespace()
+        tp, fp, fn = self.true_positives, self.false_positives, self.false_negatives
+        predicted = tp + fp
+        tp_a, tp_b, p_a, p_b = tp[:, :-1], tp[:, 1:], predicted[:, :-1], predicted[:, 1:]
+        slope = _divide_no_nan(tp_a - tp_b, xp.maximum(p_a - p_b, 0.0))
+        intercept = tp_b - slope * p_b
+        both = (p_a > 0) & (p_b > 0)
+        ratio = xp.where(both, p_a / xp.where(both, p_b, 1.0), 1.0)
+        return _divide_no_nan(slope * (tp_a - tp_b + intercept * xp.log(ratio)), tp_b + fn[:, 1:])
+
+    def get_config(self):
+        return {**super().get_config(), "num_thresholds": self.num_thresholds, "curve": self.curve,
+                "summation_method": self.summation_method, "thresholds": self._given_thresholds,
+                "multi_label": self.multi_label, "num_labels": self.num_labels,
+                "label_weights": self.label_weights, "from_logits": self.from_logits}
+
+
+def _choice(what, value, choices, spelling):
+    """``value``, one of ``choices`` once spelt by ``spelling`` (``str.upper``...)."""
+    if isinstance(value, str) and spelling(value) in choices:
+        return spelling(value)
+    raise ValueError(f"Unknown {what} {value!r}: expected one of {', '.join(map(repr, choices))}.")
+
+
 _MEAN_SQUARED_ERROR = losses.MeanSquaredError()  # a loss object gives the batch mean
 _MEAN_ABSOLUTE_ERROR = losses.MeanAbsoluteError()
 
@@ -213,6 +707,10 @@ _METRIC_CLASSES = {
     "MeanSquaredError": _MEAN_SQUARED_ERROR,
     "MeanAbsoluteError": _MEAN_ABSOLUTE_ERROR,
 }
+
+# The metric objects' classes, by the names Keras's metrics.get knows them ("precision",
+# "Precision": here in any case, as tinynet's other names).
+METRIC_OBJECT_CLASSES = {"precision": Precision, "recall": Recall, "auc": AUC}
 
 # Keras's functions given to compile: by identity, the batch means of the same names.
 _BATCH_MEAN_OF = {
@@ -242,12 +740,19 @@ _WEIGHTED = {batch_mean: _weighted_mean_of(function, batch_mean) for batch_mean,
 
 
 def get(identifier):
-    """The metric function for ``identifier`` (a name, a class name such as
-    ``"CategoricalAccuracy"``, or a function), as a batch mean.
+    """The metric for ``identifier``: a name, a class name such as ``"CategoricalAccuracy"``, a
+    function (made a batch mean), or a metric object, a :class:`Metric` class or the name of one
+    (``"precision"``, ``"AUC"``: a new object of that class).
 
-    Returns ``(name, function)``; the name is the key ``History`` and the progress bar use, the one
-    the user wrote (``"accuracy"`` stays ``"accuracy"``, ``"acc"`` stays ``"acc"``).
+    Returns ``(name, metric)``; the name is the key ``History`` and the progress bar use: the one
+    the user wrote (``"accuracy"`` stays ``"accuracy"``, ``"acc"`` stays ``"acc"``, ``"AUC"`` stays
+    ``"AUC"``), or a metric object's own ``name``. A metric object is used as it is, as in Keras.
     """
+    if isinstance(identifier, Metric):
+        return identifier.name, identifier
+    if isinstance(identifier, type) and issubclass(identifier, Metric):
+        metric = identifier()
+        return metric.name, metric
     if callable(identifier) and identifier in _BATCH_MEAN_OF:  # tinynet's own, as by its name
         return identifier.__name__, _BATCH_MEAN_OF[identifier]
     if callable(identifier):
@@ -261,8 +766,10 @@ def get(identifier):
             "does not have it. For the share of right answers use 'accuracy' (or 'CategoricalAccuracy', "
             "'SparseCategoricalAccuracy', 'BinaryAccuracy')."
         )
-    found = lookup("metric", identifier, _METRICS, with_custom_objects=True)
-    if found not in _METRICS.values():  # a function of one's own, by the name a saved model gives it
+    found = lookup("metric", identifier, {**_METRICS, **METRIC_OBJECT_CLASSES}, with_custom_objects=True)
+    if found in METRIC_OBJECT_CLASSES.values():  # named after what was asked for, as Keras names it
+        return identifier, found(name=identifier)
+    if found not in _METRICS.values():  # of one's own, by the name a saved model gives it
         return get(found)
     return identifier, found
 
@@ -270,8 +777,25 @@ def get(identifier):
 def get_weighted(identifier):
     """The metric for ``identifier`` in ``compile(weighted_metrics=[...])``: ``(name, function)``
     as :func:`get` gives, with ``function(y_true, y_pred, sample_weight=None)`` the batch's mean
-    weighted by ``sample_weight`` (see :func:`_weighted_mean_of`)."""
+    weighted by ``sample_weight`` (see :func:`_weighted_mean_of`); or a metric object, whose
+    ``update_state`` the model gives the ``sample_weight``."""
     name, batch_mean = get(identifier)
+    if isinstance(batch_mean, Metric):  # the model gives it the weights
+        return name, batch_mean
     if batch_mean in _WEIGHTED:
         return name, _WEIGHTED[batch_mean]
     return name, _weighted_mean_of(batch_mean.__wrapped__, batch_mean)  # a function of one's own
+
+
+def serialize(metric):
+    """A metric object as ``{"class_name": ..., "config": metric.get_config()}``, which
+    :func:`deserialize` makes it again from: the class's own name (``"Precision"``) or, for a class
+    of one's own, its registered name (see ``tinynet.saving.register_keras_serializable``)."""
+    return {"class_name": get_registered_name(type(metric)), "config": metric.get_config()}
+
+
+def deserialize(description):
+    """The metric object :func:`serialize` described: its class (tinynet's, or one of one's own
+    among the custom objects) made with ``from_config``."""
+    cls = lookup("metric class", description["class_name"], METRIC_OBJECT_CLASSES, with_custom_objects=True)
+    return cls.from_config(description["config"])

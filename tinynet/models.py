@@ -8,7 +8,8 @@ One batch through ``fit`` (``_train_step``):
    its weights;
 3. update: the optimizer moves every weight against its gradient;
 4. loss and metrics: how far ``p`` was from the targets ``y`` (each one number, the batch mean),
-   computed from the same ``p``, so they are the values before the update, as in Keras.
+   computed from the same ``p``, so they are the values before the update, as in Keras. Metric
+   objects (``Precision()``...) add the batch to their counts instead, just before step 3.
 
 ``fit`` repeats this over the shuffled training set once per epoch, reporting the running means
 of the loss and metrics in a Keras progress bar.
@@ -62,6 +63,9 @@ class Sequential:
         self.loss = None
         self.metrics = []
         self.weighted_metrics = []
+        self._batch_means = []  # compile's metric functions, each giving a batch's mean
+        self._weighted_batch_means = []
+        self._metric_objects = []  # (place among the logged values, Metric, weighted or not)
         self.stop_training = False
         self.stop_evaluating = False
         self.stop_predicting = False
@@ -288,8 +292,10 @@ class Sequential:
 
         ``metrics`` are not weighted; ``weighted_metrics`` are the same kinds of metrics weighted by
         ``fit``'s and ``evaluate``'s ``sample_weight`` (or ``class_weight``), as in Keras: the
-        weighted mean ``sum_i w_i m_i / sum_i w_i`` of the samples' values. A weighted metric is
+        weighted mean ``sum_i w_i m_i / sum_i w_i`` of the samples' values, or for a metric object
+        (``Precision()``...) the weights given to its ``update_state``. A weighted metric is
         logged under its own name, or as ``weighted_<name>`` when ``metrics`` has that name too.
+        A metric object is used as it is (as in Keras): ``fit`` and ``evaluate`` reset its state.
         """
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='categorical_crossentropy'.")
@@ -307,10 +313,25 @@ class Sequential:
             raise ValueError(
                 f"Each metric needs a name of its own, and none may be 'loss'; got "
                 f"{', '.join(map(repr, repeated))} among {names}. Give a metric function its own name "
-                "(def my_metric(y_true, y_pred): ...)."
+                "(def my_metric(y_true, y_pred): ...), or a metric object one: Precision(name='precision_2')."
+            )
+        # The metric objects, each with its place among the logged values (after the loss).
+        compiled = [(metric, False) for _, metric in metrics] + [(metric, True) for _, metric in weighted_metrics]
+        metric_objects = [(place + 1, metric, weighted) for place, (metric, weighted) in enumerate(compiled)
+                          if isinstance(metric, metrics_module.Metric)]
+        objects = [metric for _, metric, _ in metric_objects]
+        shared = [metric.name for number, metric in enumerate(objects) if metric in objects[:number]]
+        if shared:  # one state cannot count the batches twice
+            raise ValueError(
+                f"The metric object {shared[0]!r} is given to compile twice (in metrics and weighted_metrics); "
+                "give each place an object of its own, e.g. metrics=[Precision()], weighted_metrics=[Precision()]."
             )
         self.loss, self.optimizer, self.metrics = loss, optimizer, metrics
         self.weighted_metrics = weighted_metrics
+        self._batch_means = [metric for _, metric in metrics if not isinstance(metric, metrics_module.Metric)]
+        self._weighted_batch_means = [metric for _, metric in weighted_metrics
+                                      if not isinstance(metric, metrics_module.Metric)]
+        self._metric_objects = metric_objects
         self.stop_training = False
         if loss.from_logits and self._layers and self._fused_loss():
             # Keras on TensorFlow does the same: it warns, then reads the loss off the logits
@@ -365,22 +386,42 @@ class Sequential:
             grad = layer.backward(grad)
 
     def _train_step(self, x, y, sample_weight=None):
-        """Forward, backward and update on one batch; returns the batch's loss and metrics."""
+        """Forward, backward and update on one batch; returns the batch's loss and metric functions'
+        values (the metric objects count the batch in their own state)."""
         y_pred = self._forward(x, training=True)
         self._backward(y, y_pred, sample_weight)
+        if self._metric_objects:  # before the update: one that refuses the batch leaves the weights alone
+            self._update_metric_objects(y, y_pred, sample_weight)
         self.optimizer.apply(self._params, self._updates())
         return self._batch_values(y, y_pred, sample_weight)
 
     def _batch_values(self, y, y_pred, sample_weight=None):
-        """The batch's loss and metrics as 0-d device arrays (no copy to the host here). Sample
-        weights weigh the loss and the ``weighted_metrics``, not Keras's ``metrics=``. With
-        weighted metrics and sample weights, the sum of the batch's weights comes last: the
-        weight ``_RunningMeans`` gives the batch's weighted metrics."""
-        values = [self._batch_loss(y, y_pred, sample_weight)] + [metric(y, y_pred) for _, metric in self.metrics]
-        if self.weighted_metrics:
-            values += [metric(y, y_pred, sample_weight) for _, metric in self.weighted_metrics]
+        """The batch's loss and the values of the metric functions, as 0-d device arrays (no copy
+        to the host here). Sample weights weigh the loss and the ``weighted_metrics``, not Keras's
+        ``metrics=``. With weighted metric functions and sample weights, the sum of the batch's
+        weights comes last: the weight ``_RunningMeans`` gives the batch's weighted values."""
+        values = [self._batch_loss(y, y_pred, sample_weight)] + [metric(y, y_pred) for metric in self._batch_means]
+        if self._weighted_batch_means:
+            values += [metric(y, y_pred, sample_weight) for metric in self._weighted_batch_means]
             if sample_weight is not None:
                 values.append(backend.namespace().sum(sample_weight))
+        return values
+
+    def _update_metric_objects(self, y, y_pred, sample_weight=None):
+        """Add the batch to each metric object's state (on the device; nothing comes to the host)."""
+        for _, metric, weighted in self._metric_objects:
+            metric.update_state(y, y_pred, sample_weight if weighted else None)
+
+    def _reset_metric_objects(self):
+        for _, metric, _ in self._metric_objects:
+            metric.reset_state()
+
+    def _logged_values(self, means):
+        """The values so far, in the order of ``metrics_names``: the running means, with each metric
+        object's ``result()`` in its place (read from the device now, with the means)."""
+        values = means.means()
+        for place, metric, _ in self._metric_objects:
+            values.insert(place, _log_value(metric.result()))
         return values
 
     def _batch_loss(self, y, y_pred, sample_weight=None):
@@ -629,6 +670,7 @@ class Sequential:
         xp = backend.namespace()
         order, plan = batches.next_epoch()
         means = self._running_means(weights)
+        self._reset_metric_objects()
         x_buffer = None if order is None else backend.batch_buffer(batches.batch_size, x)
         for batch, (start, stop, done) in enumerate(plan):
             if order is None:
@@ -643,14 +685,14 @@ class Sequential:
             means.add(self._train_step(x_batch, y_batch, w_batch), stop - start)
             if batch_callbacks:
                 # The epoch's means so far, as Keras 3 gives a batch callback (not the batch's own values).
-                batch_logs = dict(zip(self.metrics_names, means.means()))
+                batch_logs = dict(zip(self.metrics_names, self._logged_values(means)))
                 for callback in batch_callbacks:
                     callback.on_train_batch_end(batch, logs=batch_logs)
             if progbar is not None and done < progbar.target and progbar.due(done):
-                progbar.update(done, list(zip(self.metrics_names, means.means())))
+                progbar.update(done, list(zip(self.metrics_names, self._logged_values(means))))
             if means.bad_batch is not None or interrupted() or (self.stop_training and batch_callbacks):
                 break
-        values = means.means()
+        values = self._logged_values(means)
         if means.bad_batch is not None:
             _report_nan(epoch, means.bad_batch, batch)
         elif interrupted() and batch + 1 < len(plan):
@@ -662,8 +704,10 @@ class Sequential:
         return None
 
     def _running_means(self, weights):
-        """The running means of a pass over samples weighted by ``weights`` (None: unweighted)."""
-        return _RunningMeans(self.metrics_names, len(self.weighted_metrics) if weights is not None else 0)
+        """The running means of a pass over samples weighted by ``weights`` (None: unweighted): of
+        the loss and the metric functions (the metric objects keep their own state)."""
+        weighted = len(self._weighted_batch_means)
+        return _RunningMeans(1 + len(self._batch_means) + weighted, weighted if weights is not None else 0)
 
     # --- evaluate and predict ------------------------------------------------------------------
 
@@ -716,15 +760,17 @@ class Sequential:
             callback.on_test_begin({})
         batch_callbacks = [c for c in callbacks if c.wants_test_batch_hooks()]
         means = self._running_means(weights)
+        self._reset_metric_objects()
         progbar = Progbar(x.shape[0]) if verbose == 1 else None  # as Keras 2: a bar or nothing
         for batch, (start, stop) in enumerate(_batches(x.shape[0], batch_size)):
             for callback in batch_callbacks:
                 callback.on_test_batch_begin(batch, logs={})
             y_pred = self._forward(x[start:stop, ...], training=False)
             w_batch = None if weights is None else weights[start:stop]
+            self._update_metric_objects(y[start:stop, ...], y_pred, w_batch)
             means.add(self._batch_values(y[start:stop, ...], y_pred, w_batch), stop - start)
             if batch_callbacks:
-                batch_logs = dict(zip(self.metrics_names, means.means()))
+                batch_logs = dict(zip(self.metrics_names, self._logged_values(means)))
                 for callback in batch_callbacks:
                     callback.on_test_batch_end(batch, logs=batch_logs)
             if progbar is not None:
@@ -733,7 +779,7 @@ class Sequential:
                 break
         if progbar is not None and stop < x.shape[0]:  # stopped early: the bar ends there, as in Keras
             progbar.update(x.shape[0])
-        values = means.means()
+        values = self._logged_values(means)
         for callback in callbacks:
             callback.on_test_end(dict(zip(self.metrics_names, values)))
         return values
@@ -781,25 +827,34 @@ class Sequential:
         return _to_host(outputs[0] if len(outputs) == 1 else xp.concat(outputs, axis=0), x)
 
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None):
-        """One training step on exactly this batch; returns the loss (and metrics) before the update."""
+        """One training step on exactly this batch; returns the loss (and metrics) before the update.
+        The metric objects count this batch alone: they are reset first, as in Keras 3."""
         self._check_compiled("train_on_batch")
         x, y, weights = self._prepare_weighted(x, y, sample_weight, class_weight, build=False)
         self._build_for_training(x)
         x, y = self._to_device(x, y)
+        self._reset_metric_objects()
         return self._as_floats(self._train_step(x, y, _on_device(weights)))
 
     def test_on_batch(self, x, y, sample_weight=None):
-        """The loss (and metrics) on this batch, without training."""
+        """The loss (and metrics) on this batch, without training (the metric objects reset first,
+        as in Keras 3)."""
         self._check_compiled("test_on_batch")
         x, y, weights = self._prepare_weighted(x, y, sample_weight)
         x, y = self._to_device(x, y)
+        weights = _on_device(weights)
         y_pred = self._forward(x, training=False)
-        return self._as_floats(self._batch_values(y, y_pred, _on_device(weights)))
+        self._reset_metric_objects()
+        self._update_metric_objects(y, y_pred, weights)
+        return self._as_floats(self._batch_values(y, y_pred, weights))
 
     def _as_floats(self, values):
         """A batch's values as train_on_batch and test_on_batch return them: a float for the loss
-        alone, else a list in the order of ``metrics_names`` (without the sum of the weights)."""
-        values = [backend.to_scalar(v) for v in values[: len(self.metrics_names)]]
+        alone, else a list in the order of ``metrics_names`` (without the sum of the weights),
+        the metric objects' results in their places."""
+        values = [backend.to_scalar(v) for v in values[: len(self.metrics_names) - len(self._metric_objects)]]
+        for place, metric, _ in self._metric_objects:
+            values.insert(place, _log_value(metric.result(), rounded=False))
         return values[0] if len(values) == 1 else values
 
     def predict_on_batch(self, x):
@@ -983,6 +1038,16 @@ def _on_device(weights):
     return None if weights is None else backend.asarray(weights)
 
 
+def _log_value(result, rounded=True):
+    """A metric object's ``result()`` on the host, as the logs hold it: a Python float (``rounded``
+    to float32's shortest digits, as ``_RunningMeans`` gives the means), or for a vector (one value
+    per threshold) a NumPy array, as Keras's logs hold it."""
+    result = backend.to_numpy(result)
+    if result.ndim:
+        return result
+    return float(str(np.float32(result))) if rounded else float(result)
+
+
 def _metric_log_names(metrics, weighted_metrics):
     """The names the metrics are logged under: a weighted metric that has the name of an
     unweighted one is ``weighted_<name>``, as in Keras 3."""
@@ -1106,7 +1171,8 @@ class _TrainingBatches:
 
 
 class _RunningMeans:
-    """Weighted running means of the batch values, kept on the device until read.
+    """Weighted running means of the batch values (``columns`` of them: the loss and the metric
+    functions), kept on the device until read.
 
     Each batch weighs as many as its samples, except for the weighted metrics of a pass with sample
     weights (``weighted``: how many there are): those come last in each batch's values, followed by
@@ -1117,12 +1183,12 @@ class _RunningMeans:
     of an epoch, and after every batch only when a callback asks for them (batch callbacks).
     """
 
-    def __init__(self, names, weighted=0):
+    def __init__(self, columns, weighted=0):
         self.pending = []
         self.sizes = []
         self.weighted = weighted
-        self.totals = np.zeros(len(names))
-        self.counts = np.zeros(len(names))
+        self.totals = np.zeros(columns)
+        self.counts = np.zeros(columns)
         self.batches_folded = 0
         self.bad_batch = None  # index of the first batch whose loss was NaN or infinite
 

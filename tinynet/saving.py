@@ -7,21 +7,22 @@ everything needed to predict, or to go on training where it stopped:
 - ``config``: JSON text with the architecture (each layer's class and the arguments that make it
   again, from its ``get_config``, and the model's input shape) and the compile settings (the
   optimizer's class and arguments, the loss's name and arguments, the metrics' and weighted
-  metrics' names);
+  metrics' names, or for a metric object such as ``Precision()`` its class and arguments);
 - the weights, under the names ``save_weights`` gives them (``"000:dense_1:0"``...);
 - the optimizer's state: its step count and, per weight, its slots (SGD's velocity, Adam's
   averages), so that momentum carries on after loading.
 
 Like Keras 3's ``.keras`` files, but readable with NumPy alone.
 
-Classes and functions of your own (a layer, an activation, a loss, a metric function, an
-initializer) are saved by name, as in Keras 3: the name they were registered under with
+Classes and functions of your own (a layer, an activation, a loss, a metric function or metric
+class, an initializer) are saved by name, as in Keras 3: the name they were registered under with
 :func:`register_keras_serializable` (``"Custom>MyLayer"``), else their own ``__name__``.
 ``load_model`` looks each name up in its ``custom_objects``, then in any open
 ``custom_object_scope``, then among the registered objects, then among tinynet's own (see
-:mod:`tinynet.utils.object_registration`). A layer is made again as ``cls(**config)`` from its
-``get_config`` (``Layer.from_config``, as in Keras), so ``save`` refuses, before it writes
-anything, a layer whose ``get_config`` leaves out an argument of its constructor.
+:mod:`tinynet.utils.object_registration`). A layer or a metric object is made again as
+``cls(**config)`` from its ``get_config`` (``from_config``, as in Keras), so ``save`` refuses,
+before it writes anything, one whose ``get_config`` leaves out an argument of its constructor. A
+metric object's state (its counts) is not saved: ``fit`` and ``evaluate`` start it afresh.
 """
 
 import contextlib
@@ -103,10 +104,10 @@ def check_savable(model):
     _check_config(f"the loss {model.loss!r}", model.loss)
     _check_made_again(f"the loss {model.loss!r}", type(model.loss), losses.serialize(model.loss),
                       lambda saved: type(losses.from_config(saved["name"], saved["config"])))
-    for name, function in model.metrics:
-        _metric_name(name, function)
-    for name, function in model.weighted_metrics:
-        _metric_name(name, function, metrics.get_weighted)
+    for name, metric in model.metrics:
+        _saved_metric(name, metric)
+    for name, metric in model.weighted_metrics:
+        _saved_metric(name, metric, metrics.get_weighted)
     schedule = model.optimizer.schedule
     if schedule is not None and not optimizers.schedules.is_serializable(schedule):
         raise ValueError(
@@ -171,6 +172,22 @@ def _check_made_again(what, obj, saved, make):
             f"yours, which saves it under a name of its own ('Custom>{obj.__name__}'): "
             "@tinynet.saving.register_keras_serializable(); or rename it."
         )
+
+
+def _saved_metric(name, metric, get=metrics.get):
+    """What save_model writes for the compiled metric ``(name, metric)``: a metric object as its
+    class's name and config (``metrics.serialize``), a function as :func:`_metric_name` names it.
+    Raises where load_model could not make it again."""
+    if not isinstance(metric, metrics.Metric):
+        return _metric_name(name, metric, get)
+    what = f"the metric {name!r}"
+    if type(metric).from_config.__func__ is metrics.Metric.from_config.__func__:  # made as cls(**config)
+        _check_config(what, metric)
+    saved = metrics.serialize(metric)
+    _check_made_again(what, type(metric), saved["class_name"],
+                      lambda class_name: lookup("metric class", class_name, metrics.METRIC_OBJECT_CLASSES,
+                                                with_custom_objects=True))
+    return saved
 
 
 def _metric_name(name, function, get=metrics.get):
@@ -256,14 +273,20 @@ def load_model(filepath, custom_objects=None, compile=True):
                 model.compile(
                     optimizer=optimizers.from_config(optimizer["name"], optimizer["config"]),
                     loss=loss,
-                    metrics=compile_config["metrics"],
-                    weighted_metrics=compile_config.get("weighted_metrics"),  # not in files from before they existed
+                    metrics=_loaded_metrics(compile_config["metrics"]),
+                    # not in files from before they existed
+                    weighted_metrics=_loaded_metrics(compile_config.get("weighted_metrics") or []),
                 )
                 if _ITERATIONS_KEY in stored:
                     _restore_optimizer_state(model.optimizer, model._params, stored)
     except UnknownNameError as error:
         raise ValueError(f"{os.fspath(filepath)!r} cannot be loaded: {error} {_how_to_give(error.name)}") from None
     return model
+
+
+def _loaded_metrics(saved):
+    """The metrics compile is given back: names as they are, metric objects made from their configs."""
+    return [metrics.deserialize(entry) if isinstance(entry, dict) else entry for entry in saved]
 
 
 def _how_to_give(name):
@@ -289,9 +312,9 @@ def _compile_config(model):
     return {
         "optimizer": {"name": model.optimizer.name, "config": model.optimizer.get_config()},
         "loss": losses.serialize(model.loss),
-        "metrics": [_metric_name(name, function) for name, function in model.metrics],
-        "weighted_metrics": [_metric_name(name, function, metrics.get_weighted)
-                             for name, function in model.weighted_metrics],
+        "metrics": [_saved_metric(name, metric) for name, metric in model.metrics],
+        "weighted_metrics": [_saved_metric(name, metric, metrics.get_weighted)
+                             for name, metric in model.weighted_metrics],
     }
 
 

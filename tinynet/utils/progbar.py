@@ -12,8 +12,13 @@ a log then holds one line per epoch, not thousands of carriage returns. ``verbos
 import sys
 import time
 
+import numpy as np
+
 
 def _format_value(value):
+    """A logged value as the bar shows it; a vector (a metric's value at several thresholds) shows
+    as its mean, as in Keras."""
+    value = float(np.mean(value))
     return f" {value:.4f}" if abs(value) > 1e-3 else f" {value:.4e}"
 
 
