@@ -512,6 +512,21 @@ def test_objects_of_ones_own_are_saved_by_name_and_given_to_load_model(tmp_path,
         load_model(tmp_path / "model.npz")  # the scope is closed
 
 
+def test_model_from_json_takes_custom_objects_as_load_model_does():
+    model = a_model_of_ones_own()
+    with pytest.raises(ValueError, match=r"cannot make this model: Unknown activation 'Cube'.* pass it: "
+                                         r"model_from_json\(\.\.\., custom_objects=\{'Cube': Cube\}\)"):
+        model_from_json(model.to_json())
+    rebuilt = model_from_json(model.to_json(), custom_objects=CUSTOM_OBJECTS)
+    assert [type(layer) for layer in rebuilt.layers] == [Dense, Scale, Dense]
+    assert type(rebuilt.layers[0].activation) is Cube
+    assert [layer.get_config() for layer in rebuilt.layers] == [layer.get_config() for layer in model.layers]
+    with pytest.raises(TypeError, match="custom_objects must be a dict"):
+        model_from_json(model.to_json(), custom_objects=[Cube])
+    with pytest.raises(ValueError, match="Unknown activation 'Cube'"):
+        model_from_json(model.to_json())  # given for that call alone
+
+
 def test_registered_objects_are_saved_under_package_and_name(tmp_path, registry):
     @register_keras_serializable(package="my_package")
     class Shift(Scale):

@@ -31,10 +31,10 @@ from tinynet.callbacks import Callback, History
 from tinynet.layers.base import Layer, _unique_name
 from tinynet.layers.core import InputLayer
 from tinynet.random import generator
-from tinynet.saving import LAYER_CLASSES, check_file_name, load_model, save_model, weight_arrays
+from tinynet.saving import LAYER_CLASSES, check_file_name, how_to_give, load_model, save_model, weight_arrays
 from tinynet.utils import validation
-from tinynet.utils.lookup import lookup
-from tinynet.utils.object_registration import get_registered_name
+from tinynet.utils.lookup import UnknownNameError, lookup
+from tinynet.utils.object_registration import custom_object_scope, get_registered_name
 from tinynet.utils.files import load_npz, save_npz_atomic
 from tinynet.utils.progbar import Progbar
 
@@ -996,8 +996,10 @@ class Sequential:
         self.set_weights([stored[key] for key in keys])
 
 
-def model_from_json(text):
-    """A new model, with new weights, from ``model.to_json()``'s text."""
+def model_from_json(text, custom_objects=None):
+    """A new model, with new weights, from ``model.to_json()``'s text. ``custom_objects`` maps the
+    names it gives classes and functions of your own to them, as for ``load_model``."""
+    scope = custom_object_scope(custom_objects)  # checked before the text is read
     try:
         description = json.loads(text)
         config = description["config"] if description["class_name"] == "Sequential" else None
@@ -1006,7 +1008,10 @@ def model_from_json(text):
     if config is None:
         raise ValueError(f"model_from_json expects the text model.to_json() writes; got {str(text)[:80]!r}.")
     try:
-        return Sequential.from_config(config)
+        with scope:
+            return Sequential.from_config(config)
+    except UnknownNameError as error:
+        raise ValueError(f"model_from_json cannot make this model: {error} {how_to_give(error.name, 'model_from_json')}") from None
     except (KeyError, TypeError) as error:  # a key missing, or a layer argument it does not take
         raise ValueError(
             f"model_from_json cannot make a model of this description: {type(error).__name__} {error}. "

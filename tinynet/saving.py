@@ -280,7 +280,7 @@ def load_model(filepath, custom_objects=None, compile=True):
                 if _ITERATIONS_KEY in stored:
                     _restore_optimizer_state(model.optimizer, model._params, stored)
     except UnknownNameError as error:
-        raise ValueError(f"{os.fspath(filepath)!r} cannot be loaded: {error} {_how_to_give(error.name)}") from None
+        raise ValueError(f"{os.fspath(filepath)!r} cannot be loaded: {error} {how_to_give(error.name)}") from None
     return model
 
 
@@ -289,17 +289,18 @@ def _loaded_metrics(saved):
     return [metrics.deserialize(entry) if isinstance(entry, dict) else entry for entry in saved]
 
 
-def _how_to_give(name):
-    """How to give load_model the class or function that a file names ``name``."""
+def how_to_give(name, loader="load_model"):
+    """How to give ``loader`` (``load_model`` or ``model_from_json``) the class or function that a
+    saved model names ``name``."""
     package, _, short = name.rpartition(">")
     if package:
         return (
             f"{name!r} is the name register_keras_serializable gave a class or function of your own "
             f"when the model was saved: import the code that registers it before loading, or pass "
-            f"load_model(..., custom_objects={{{name!r}: {short}}})."
+            f"{loader}(..., custom_objects={{{name!r}: {short}}})."
         )
     return (
-        f"If {name} is a class or function of your own, pass it: load_model(..., custom_objects="
+        f"If {name} is a class or function of your own, pass it: {loader}(..., custom_objects="
         f"{{{name!r}: {name}}}), or load inside custom_object_scope({{{name!r}: {name}}}). To need "
         "neither, decorate it with @tinynet.saving.register_keras_serializable() before saving."
     )
