@@ -158,10 +158,15 @@ def _monitor_mode(monitor, mode):
         raise ValueError(f"mode must be 'auto', 'min' or 'max'; got {mode!r}.")
     if mode != "auto":
         return mode
-    # Keras 3 asks the metric object which way is up; by name here: accuracy, AUC, precision and
-    # recall (and their second objects, "precision_1") rise as the model improves.
+    # Keras 3 asks the metric object which way is up; by name here: accuracy, AUC, precision,
+    # recall, the F scores and the "X at Y" metrics (and their second objects, "precision_1", in
+    # any spelling, "F1Score" or "f1_score") rise as the model improves.
     name = re.sub(r"_\d+$", "", monitor.removeprefix("val_")).lower()
-    return "max" if ("acc" in monitor or name.endswith("auc") or name in ("precision", "recall")) else "min"
+    return "max" if ("acc" in monitor or name.endswith("auc") or name.replace("_", "") in _RISING) else "min"
+
+
+_RISING = {"precision", "recall", "f1score", "fbetascore", "precisionatrecall", "recallatprecision",
+           "sensitivityatspecificity", "specificityatsensitivity"}
 
 
 def _improves(value, reference, mode, min_delta=0.0):

@@ -18,12 +18,18 @@ value by its ``sample_weight`` (or ``class_weight``), as Keras does: the batch's
 ``sum_i w_i``, so an epoch's value is that weighted mean over all its samples. Without sample
 weights a weighted metric is the plain one.
 
-Precision, recall and the area under a curve are no means of per-batch values: they are worked
-out from counts over the whole epoch. They are *metric objects*, as in Keras: subclasses of
-:class:`Metric`, which keep their counts in arrays of the backend (``update_state`` adds a batch,
-``result`` gives the value, ``reset_state`` starts again; ``fit`` resets them at each epoch and
-``evaluate`` before it starts). ``compile(metrics=[Precision(), "recall", "auc"])`` takes them as
-objects, classes or names (``"precision"``, ``"Precision"``...).
+Precision, recall, the area under a curve and the F1 score are no means of per-batch values: they
+are worked out from counts over the whole epoch. They are *metric objects*, as in Keras: subclasses
+of :class:`Metric`, which keep their counts in arrays of the backend (``update_state`` adds a
+batch, ``result`` gives the value, ``reset_state`` starts again; ``fit`` resets them at each epoch
+and ``evaluate`` before it starts). tinynet has Keras's confusion-matrix metrics: the counts
+(:class:`TruePositives`, :class:`FalsePositives`, :class:`TrueNegatives`,
+:class:`FalseNegatives`), :class:`Precision`, :class:`Recall`, :class:`AUC`, the best value of one
+rate where another reaches a given value (:class:`PrecisionAtRecall`,
+:class:`RecallAtPrecision`, :class:`SensitivityAtSpecificity`,
+:class:`SpecificityAtSensitivity`), and :class:`F1Score` and :class:`FBetaScore`.
+``compile(metrics=[Precision(), "recall", "auc", "f1_score"])`` takes them as objects, classes or
+names (``"precision"``, ``"Precision"``, ``"true_positives"``...).
 """
 
 import math
@@ -204,12 +210,18 @@ def _weighted_mean_of(function, batch_mean):
 _metric_name_counts = defaultdict(int)
 
 
+def _snake_case(class_name):
+    """A class's name in snake case, by Keras 3's rule: ``AUC`` gives ``auc``, ``TruePositives``
+    ``true_positives``, ``F1Score`` ``f1_score``, ``FBetaScore`` ``f_beta_score``."""
+    words = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", class_name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", words).lower()
+
+
 def _auto_name(cls):
-    """A new metric object's name, by Keras 3's rule: its class's name in snake case (``AUC`` gives
-    ``auc``, ``BinaryTruePositives`` ``binary_true_positives``), then ``_1``, ``_2``... for the next
-    ones of that class in the process. (tinynet's layers count from ``dense_1``, as Keras 2 did.)"""
-    base = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", cls.__name__)
-    base = re.sub("([a-z])([A-Z])", r"\1_\2", base).lower()
+    """A new metric object's name, by Keras 3's rule: its class's name in snake case (see
+    :func:`_snake_case`), then ``_1``, ``_2``... for the next ones of that class in the process.
+    (tinynet's layers count from ``dense_1``, as Keras 2 did.)"""
+    base = _snake_case(cls.__name__)
     count = _metric_name_counts[base]
     _metric_name_counts[base] += 1
     return f"{base}_{count}" if count else base
@@ -339,8 +351,50 @@ def _optional_count(who, name, value, minimum):
     return None if value is None else int(value)
 
 
+def _checked_batch(metric, y_true, y_pred, sample_weight):
+    """The batch on the backend, in ``metric``'s dtype: ``y_true`` of ``y_pred``'s shape (Keras
+    lets one of them have a last axis of length 1 that the other lacks), and the weights, if
+    any, broadcast to it (one per sample, or one per output)."""
+    who = f"{type(metric).__name__} {metric.name!r}"
+    y_true, y_pred = _on_backend(y_true, metric.dtype), _on_backend(y_pred, metric.dtype)
+    true_shape, pred_shape = tuple(y_true.shape), tuple(y_pred.shape)
+    if true_shape == (*pred_shape, 1) or (pred_shape[-1:] == (1,) and true_shape == pred_shape[:-1]):
+        y_true = backend.namespace().reshape(y_true, pred_shape)
+    elif true_shape != pred_shape:
+        raise ValueError(
+            f"{who} needs y_true of y_pred's shape {pred_shape}, one target per prediction; got "
+            f"{true_shape}. Integer class labels must be one-hot encoded for it (to_categorical)."
+        )
+    if sample_weight is None:
+        return y_true, y_pred, None
+    weights = _on_backend(sample_weight, metric.dtype)
+    if weights.ndim == 1 and y_pred.ndim > 1 and weights.shape[0] == pred_shape[0]:  # one per sample
+        weights = backend.namespace().reshape(weights, (pred_shape[0],) + (1,) * (y_pred.ndim - 1))
+    if weights.ndim not in (0, y_pred.ndim) or any(w not in (1, p) for w, p in zip(weights.shape, pred_shape)):
+        raise ValueError(
+            f"{who} needs one sample_weight per sample, shape ({pred_shape[0]},), or one per "
+            f"prediction, shape {pred_shape}; got {tuple(weights.shape)}."
+        )
+    return y_true, y_pred, backend.namespace().broadcast_to(weights, pred_shape)
+
+
+def _of_class(metric, y_true, y_pred, weights):
+    """The targets, predictions and weights (or None) of class ``metric.class_id`` alone, the
+    last axis's column of that index (all of them where ``class_id`` is None)."""
+    class_id = metric.class_id
+    if class_id is None:
+        return y_true, y_pred, weights
+    classes = y_pred.shape[-1] if y_pred.ndim > 1 else None
+    if classes is None or class_id >= classes:
+        raise ValueError(f"{type(metric).__name__} {metric.name!r} has class_id={class_id}, but y_pred of shape "
+                         f"{tuple(y_pred.shape)} has classes 0 to {(classes or 1) - 1} in its last axis.")
+    pick = slice(class_id, class_id + 1)
+    return y_true[..., pick], y_pred[..., pick], None if weights is None else weights[..., pick]
+
+
 class _ConfusionMatrixMetric(Metric):
-    """The counts that Precision, Recall and AUC are worked out from. For each threshold ``t``::
+    """The counts that Precision, Recall, AUC, the counts' own metrics (TruePositives...) and the
+    "X at Y" metrics (PrecisionAtRecall...) are worked out from. For each threshold ``t``::
 
         TP(t) = sum_i w_i [y_i != 0] [p_i > t]      true positives
         FP(t) = sum_i w_i [y_i == 0] [p_i > t]      false positives
@@ -356,7 +410,10 @@ class _ConfusionMatrixMetric(Metric):
     [y_i == 0]`` gives TP and FP at every threshold at once, and FN and TN are what the column sums
     leave. (Keras sorts the predictions into buckets between evenly spaced thresholds instead,
     with a scatter-add the Array API does not have: the counts are the same, but for a prediction
-    within rounding of a threshold.)
+    within rounding of a threshold. For that, Keras also clips the predictions to [0, 1] when the
+    thresholds are evenly spaced, as AUC and the "X at Y" metrics do here; Precision, Recall and
+    the counts' own metrics compare them as they are, so a prediction above 1, which Keras would
+    not count above a threshold of 1 given among evenly spaced ones, counts here.)
 
     The counts have shape ``(labels, T)``: one label, unless AUC's ``multi_label`` counts each
     output column apart.
@@ -375,7 +432,7 @@ class _ConfusionMatrixMetric(Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Add the batch's counts (see the class). Everything is checked before the state changes."""
-        y_true, y_pred, weights = self._by_label(*self._selected(*self._checked(y_true, y_pred, sample_weight)))
+        y_true, y_pred, weights = self._by_label(*self._selected(*_checked_batch(self, y_true, y_pred, sample_weight)))
         labels = y_pred.shape[0]
         if self._labels not in (None, labels):
             raise ValueError(
@@ -398,32 +455,6 @@ class _ConfusionMatrixMetric(Metric):
         self.false_negatives = self.false_negatives + (totals[:, 0:1] - counts[..., 0])
         self.true_negatives = self.true_negatives + (totals[:, 1:2] - counts[..., 1])
 
-    def _checked(self, y_true, y_pred, sample_weight):
-        """The batch on the backend, in the metric's dtype: ``y_true`` of ``y_pred``'s shape (Keras
-        lets one of them have a last axis of length 1 that the other lacks), and the weights, if
-        any, broadcast to it (one per sample, or one per output)."""
-        who = f"{type(self).__name__} {self.name!r}"
-        y_true, y_pred = _on_backend(y_true, self.dtype), _on_backend(y_pred, self.dtype)
-        true_shape, pred_shape = tuple(y_true.shape), tuple(y_pred.shape)
-        if true_shape == (*pred_shape, 1) or (pred_shape[-1:] == (1,) and true_shape == pred_shape[:-1]):
-            y_true = backend.namespace().reshape(y_true, pred_shape)
-        elif true_shape != pred_shape:
-            raise ValueError(
-                f"{who} needs y_true of y_pred's shape {pred_shape}, one target per prediction; got "
-                f"{true_shape}. Integer class labels must be one-hot encoded for it (to_categorical)."
-            )
-        if sample_weight is None:
-            return y_true, y_pred, None
-        weights = _on_backend(sample_weight, self.dtype)
-        if weights.ndim == 1 and y_pred.ndim > 1 and weights.shape[0] == pred_shape[0]:  # one per sample
-            weights = backend.namespace().reshape(weights, (pred_shape[0],) + (1,) * (y_pred.ndim - 1))
-        if weights.ndim not in (0, y_pred.ndim) or any(w not in (1, p) for w, p in zip(weights.shape, pred_shape)):
-            raise ValueError(
-                f"{who} needs one sample_weight per sample, shape ({pred_shape[0]},), or one per "
-                f"prediction, shape {pred_shape}; got {tuple(weights.shape)}."
-            )
-        return y_true, y_pred, backend.namespace().broadcast_to(weights, pred_shape)
-
     def _selected(self, y_true, y_pred, weights):
         """The predictions (and their targets and weights) that are counted, as the subclass
         chooses them."""
@@ -434,6 +465,11 @@ class _ConfusionMatrixMetric(Metric):
         row (AUC's ``multi_label`` keeps a row per column)."""
         xp = backend.namespace()
         return tuple(None if v is None else xp.reshape(v, (1, -1)) for v in (y_true, y_pred, weights))
+
+    def _per_threshold(self, values):
+        """``values`` (one per threshold, of the one label) as ``result`` gives them: one number for
+        one threshold, as in Keras."""
+        return values[0, 0] if len(self.thresholds) == 1 else values[0, :]
 
 
 class _PrecisionOrRecall(_ConfusionMatrixMetric):
@@ -451,27 +487,13 @@ class _PrecisionOrRecall(_ConfusionMatrixMetric):
     def _selected(self, y_true, y_pred, weights):
         """With ``top_k``, only the ``k`` largest predictions of each sample can count as positive;
         with ``class_id``, only the outputs of that class count (in this order, as in Keras)."""
-        who = f"{type(self).__name__} {self.name!r}"
-        classes = y_pred.shape[-1] if y_pred.ndim > 1 else None
-        if self.top_k is not None and (classes is None or self.top_k > classes):
-            raise ValueError(f"{who} has top_k={self.top_k}, more than the {classes or 1} outputs of each sample "
-                             f"(y_pred has shape {tuple(y_pred.shape)}).")
-        if self.class_id is not None and (classes is None or self.class_id >= classes):
-            raise ValueError(f"{who} has class_id={self.class_id}, but y_pred of shape {tuple(y_pred.shape)} has "
-                             f"classes 0 to {(classes or 1) - 1} in its last axis.")
-        xp = backend.namespace()
         if self.top_k is not None:
-            y_pred = xp.where(_in_top_k_mask(y_pred, self.top_k), y_pred, _NEGATIVE_INFINITY)
-        if self.class_id is not None:
-            pick = slice(self.class_id, self.class_id + 1)
-            y_true, y_pred = y_true[..., pick], y_pred[..., pick]
-            weights = None if weights is None else weights[..., pick]
-        return y_true, y_pred, weights
-
-    def _per_threshold(self, values):
-        """``values`` (one per threshold) as ``result`` gives them: one number for one threshold, as
-        in Keras."""
-        return values[0, 0] if len(self.thresholds) == 1 else values[0, :]
+            classes = y_pred.shape[-1] if y_pred.ndim > 1 else None
+            if classes is None or self.top_k > classes:
+                raise ValueError(f"{type(self).__name__} {self.name!r} has top_k={self.top_k}, more than the "
+                                 f"{classes or 1} outputs of each sample (y_pred has shape {tuple(y_pred.shape)}).")
+            y_pred = backend.namespace().where(_in_top_k_mask(y_pred, self.top_k), y_pred, _NEGATIVE_INFINITY)
+        return _of_class(self, y_true, y_pred, weights)
 
     def get_config(self):
         return {**super().get_config(), "thresholds": self.init_thresholds, "top_k": self.top_k,
@@ -519,6 +541,176 @@ class Recall(_PrecisionOrRecall):
 
     def result(self):
         return self._per_threshold(_divide_no_nan(self.true_positives, self.true_positives + self.false_negatives))
+
+
+class _ConfusionMatrixCount(_ConfusionMatrixMetric):
+    """What TruePositives, FalsePositives, TrueNegatives and FalseNegatives share: one of the four
+    counts of :class:`_ConfusionMatrixMetric` (the attribute ``_count`` names), at ``thresholds``
+    (0.5 by default; a list gives one count per threshold, as a vector), summed over all batches
+    since the last reset. With ``sample_weight``, the counts are sums of the weights."""
+
+    _count = None
+
+    def __init__(self, thresholds=None, name=None, dtype=None):
+        self.init_thresholds = thresholds
+        parsed = _checked_thresholds(type(self).__name__, 0.5 if thresholds is None else thresholds)
+        super().__init__(parsed, dtype=dtype, name=name)
+
+    def result(self):
+        return self._per_threshold(getattr(self, self._count))
+
+    def get_config(self):
+        return {**super().get_config(), "thresholds": self.init_thresholds}
+
+
+class TruePositives(_ConfusionMatrixCount):
+    """How many outputs are predicted positive where their target is positive (not 0):
+    ``TP = sum_i w_i [y_i != 0] [p_i > threshold]``, as ``keras.metrics.TruePositives``."""
+
+    _count = "true_positives"
+
+
+class FalsePositives(_ConfusionMatrixCount):
+    """How many outputs are predicted positive where their target is 0:
+    ``FP = sum_i w_i [y_i == 0] [p_i > threshold]``, as ``keras.metrics.FalsePositives``."""
+
+    _count = "false_positives"
+
+
+class TrueNegatives(_ConfusionMatrixCount):
+    """How many outputs are predicted negative where their target is 0:
+    ``TN = sum_i w_i [y_i == 0] [p_i <= threshold]``, as ``keras.metrics.TrueNegatives``."""
+
+    _count = "true_negatives"
+
+
+class FalseNegatives(_ConfusionMatrixCount):
+    """How many outputs are predicted negative where their target is positive:
+    ``FN = sum_i w_i [y_i != 0] [p_i <= threshold]``, as ``keras.metrics.FalseNegatives``."""
+
+    _count = "false_negatives"
+
+
+class _SensitivitySpecificityBase(_ConfusionMatrixMetric):
+    """What the four "X at Y" metrics share, as Keras's ``SensitivitySpecificityBase``: the counts
+    of :class:`_ConfusionMatrixMetric` at ``num_thresholds`` thresholds evenly spaced over [0, 1],
+    ``t_j = j / (num_thresholds - 1)`` from ``t_0 = 0`` to 1 (the one threshold 0.5 where
+    ``num_thresholds=1``), on predictions clipped to [0, 1] (as Keras clips them for evenly spaced
+    thresholds), and Keras 3's rule for the value: of the thresholds at which Y reaches the
+    ``value`` asked for, the largest X::
+
+        result = max_j { X(t_j) : Y(t_j) >= value },   0 where no threshold reaches it.
+
+    Where several thresholds give that largest X, it does not matter which: the value is the same.
+    The rates at a threshold are (each 0 where its denominator is 0, as Keras's ``divide_no_nan``):
+    sensitivity = recall = ``TP / (TP + FN)``, specificity = ``TN / (TN + FP)``, precision =
+    ``TP / (TP + FP)``. So a threshold above every prediction has precision 0, and reaches only
+    a ``precision`` of 0 asked for.
+
+    ``class_id=c`` counts only the outputs of class ``c``, as in :class:`Precision`; otherwise
+    every output counts alike. Targets are 0 or 1 per output, ``y_pred``'s shape.
+    """
+
+    _given = None  # the name of the argument that ``value`` is given as: "recall"...
+
+    def __init__(self, value, num_thresholds, class_id, name, dtype):
+        who, given = type(self).__name__, self._given
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{who} {given} must be a number in [0, 1]; got {value!r} of type {type(value).__name__}.")
+        if not 0 <= value <= 1:
+            raise ValueError(f"{who} {given} must be in [0, 1]; got {value!r}.")
+        if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, numbers.Integral) or num_thresholds < 1:
+            raise ValueError(f"{who} num_thresholds must be an integer >= 1; got {num_thresholds!r}.")
+        self.class_id = _optional_count(who, "class_id", class_id, 0)
+        self.num_thresholds = int(num_thresholds)
+        self.value = float(value)
+        setattr(self, given, self.value)  # as Keras keeps it: metric.recall, metric.specificity...
+        count = self.num_thresholds
+        thresholds = [0.5] if count == 1 else [j / (count - 1) for j in range(count)]
+        super().__init__(thresholds, dtype=dtype, name=name)
+
+    def _selected(self, y_true, y_pred, weights):
+        y_true, y_pred, weights = _of_class(self, y_true, y_pred, weights)
+        return y_true, backend.namespace().clip(y_pred, 0.0, 1.0), weights
+
+    def _rates(self):
+        """Recall (sensitivity), precision and specificity at each threshold."""
+        tp, fp = self.true_positives[0, :], self.false_positives[0, :]
+        fn, tn = self.false_negatives[0, :], self.true_negatives[0, :]
+        return _divide_no_nan(tp, tp + fn), _divide_no_nan(tp, tp + fp), _divide_no_nan(tn, tn + fp)
+
+    def _largest(self, wanted, constrained):
+        """The largest of ``wanted`` over the thresholds where ``constrained >= value`` (0 if none):
+        the rates are never negative, so 0 in place of the others leaves the largest as it is."""
+        xp = backend.namespace()
+        return xp.max(xp.where(constrained >= self.value, wanted, 0.0))
+
+    def get_config(self):
+        return {**super().get_config(), self._given: self.value, "num_thresholds": self.num_thresholds,
+                "class_id": self.class_id}
+
+
+class PrecisionAtRecall(_SensitivitySpecificityBase):
+    """The best precision at which the recall is at least ``recall``, as
+    ``keras.metrics.PrecisionAtRecall``: ``max_t { precision(t) : recall(t) >= recall }`` over
+    ``num_thresholds`` thresholds (see :class:`_SensitivitySpecificityBase`)."""
+
+    _given = "recall"
+
+    def __init__(self, recall, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(recall, num_thresholds, class_id, name, dtype)
+
+    def result(self):
+        recall, precision, _ = self._rates()
+        return self._largest(precision, recall)
+
+
+class RecallAtPrecision(_SensitivitySpecificityBase):
+    """The best recall at which the precision is at least ``precision``, as
+    ``keras.metrics.RecallAtPrecision``: ``max_t { recall(t) : precision(t) >= precision }`` over
+    ``num_thresholds`` thresholds (see :class:`_SensitivitySpecificityBase`); 0 where no threshold
+    reaches that precision."""
+
+    _given = "precision"
+
+    def __init__(self, precision, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(precision, num_thresholds, class_id, name, dtype)
+
+    def result(self):
+        recall, precision, _ = self._rates()
+        return self._largest(recall, precision)
+
+
+class SensitivityAtSpecificity(_SensitivitySpecificityBase):
+    """The best sensitivity (recall, ``TP / (TP + FN)``) at which the specificity (``TN / (TN +
+    FP)``) is at least ``specificity``, as ``keras.metrics.SensitivityAtSpecificity``:
+    ``max_t { sensitivity(t) : specificity(t) >= specificity }`` over ``num_thresholds``
+    thresholds (see :class:`_SensitivitySpecificityBase`)."""
+
+    _given = "specificity"
+
+    def __init__(self, specificity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(specificity, num_thresholds, class_id, name, dtype)
+
+    def result(self):
+        sensitivity, _, specificity = self._rates()
+        return self._largest(sensitivity, specificity)
+
+
+class SpecificityAtSensitivity(_SensitivitySpecificityBase):
+    """The best specificity (``TN / (TN + FP)``) at which the sensitivity (recall, ``TP / (TP +
+    FN)``) is at least ``sensitivity``, as ``keras.metrics.SpecificityAtSensitivity``:
+    ``max_t { specificity(t) : sensitivity(t) >= sensitivity }`` over ``num_thresholds``
+    thresholds (see :class:`_SensitivitySpecificityBase`)."""
+
+    _given = "sensitivity"
+
+    def __init__(self, sensitivity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(sensitivity, num_thresholds, class_id, name, dtype)
+
+    def result(self):
+        sensitivity, _, specificity = self._rates()
+        return self._largest(specificity, sensitivity)
 
 
 _AUC_CURVES = ("ROC", "PR")
@@ -682,6 +874,121 @@ def _choice(what, value, choices, spelling):
     raise ValueError(f"Unknown {what} {value!r}: expected one of {', '.join(map(repr, choices))}.")
 
 
+_AVERAGES = {"micro": "micro", "macro": "macro", "weighted": "weighted"}
+
+
+class FBetaScore(Metric):
+    """The F-beta score of each class, or an average of them, as ``keras.metrics.FBetaScore``: the
+    weighted harmonic mean of precision ``P = TP / (TP + FP)`` and recall ``R = TP / (TP + FN)``::
+
+        F_beta = (1 + beta^2) P R / (beta^2 P + R)
+
+    where ``beta`` (> 0, 1 by default) weighs recall ``beta`` times as much as precision. As in
+    Keras, ``P``, ``R`` and ``F`` have ``1e-7`` added to their denominators (0, not NaN, for a class
+    never predicted or never there).
+
+    The counts are kept per class (the last axis of ``(samples, classes)`` predictions), summed over
+    all batches since the last reset, each sample weighted by its ``sample_weight``::
+
+        TP_c = sum_i w_i q_ic y_ic    FP_c = sum_i w_i q_ic (1 - y_ic)    FN_c = sum_i w_i (1 - q_ic) y_ic
+
+    with ``q_ic`` 1 where the output counts as predicted: above ``threshold`` (in (0, 1]), or where
+    ``threshold`` is None, the largest of its row (each of them where several are equal, none where
+    it is 0). The targets ``y_ic`` count as they are, as in Keras (one-hot or multi-label rows of 0
+    and 1).
+
+    ``average`` gives: None, one score per class (a vector); ``"micro"``, the score of the counts
+    summed over the classes; ``"macro"``, the mean of the classes' scores; ``"weighted"``, their
+    mean weighted by each class's support ``sum_i w_i y_ic`` (how many targets it has).
+
+    Keras 3.15 takes ``beta`` and ``threshold`` as Python floats alone; tinynet takes any real
+    number (``beta=2``).
+    """
+
+    def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score", dtype=None):
+        who = type(self).__name__
+        if average is not None and not isinstance(average, str):
+            raise TypeError(f"{who} average must be None, 'micro', 'macro' or 'weighted'; got {average!r}.")
+        for argument, value in (("beta", beta), ("threshold", threshold)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+                raise TypeError(f"{who} {argument} must be a number; got {value!r} of type {type(value).__name__}.")
+        if not 0 < beta < math.inf:
+            raise ValueError(f"{who} beta must be a number > 0; got {beta!r}.")
+        if threshold is not None and not 0 < threshold <= 1:
+            raise ValueError(f"{who} threshold must be None or in (0, 1]; got {threshold!r}.")
+        self.average = None if average is None else lookup(f"{who} average", average, _AVERAGES)
+        self.beta = float(beta)
+        self.threshold = None if threshold is None else float(threshold)
+        super().__init__(dtype=dtype, name=name)
+        self._classes = None  # until the first batch shows how many (not needed for "micro")
+        self.reset_state()
+
+    def reset_state(self):
+        shape = () if self.average == "micro" else None if self._classes is None else (self._classes,)
+        counts = [None if shape is None else self.zeros(shape) for _ in range(4)]
+        self.true_positives, self.false_positives, self.false_negatives, self.support = counts
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        """Add the batch's counts (see the class). Everything is checked before the state changes."""
+        y_true, y_pred, weights = _checked_batch(self, y_true, y_pred, sample_weight)
+        who = f"{type(self).__name__} {self.name!r}"
+        if y_pred.ndim != 2:
+            raise ValueError(f"{who} needs y_pred of shape (samples, classes); got {tuple(y_pred.shape)}.")
+        classes = y_pred.shape[1]
+        if self.average != "micro" and self._classes not in (None, classes):
+            raise ValueError(f"{who} counts {self._classes} classes, but y_pred has {classes} columns "
+                             f"(shape {tuple(y_pred.shape)}).")
+        xp = backend.namespace()
+        if self.threshold is None:  # the row's largest, but a row of zeros predicts nothing (as in Keras)
+            predicted = (y_pred >= xp.max(y_pred, axis=-1, keepdims=True)) & (xp.abs(y_pred) > 1e-9)
+        else:
+            predicted = y_pred > self.threshold
+        predicted = xp.astype(predicted, y_pred.dtype)
+        positive, negative = y_true, 1 - y_true
+        if weights is not None:
+            positive, negative = positive * weights, negative * weights
+        axis = None if self.average == "micro" else 0  # one sum per class, or one for all
+        if self._classes is None and self.average != "micro":
+            self._classes = classes
+            self.reset_state()
+        self.true_positives = self.true_positives + xp.sum(predicted * positive, axis=axis)
+        self.false_positives = self.false_positives + xp.sum(predicted * negative, axis=axis)
+        self.false_negatives = self.false_negatives + xp.sum((1 - predicted) * positive, axis=axis)
+        self.support = self.support + xp.sum(positive, axis=axis)
+
+    def result(self):
+        xp = backend.namespace()
+        if self.true_positives is None:  # before the first batch told how many classes
+            return self.zeros(())
+        epsilon = backend.epsilon()
+        tp, beta2 = self.true_positives, self.beta**2
+        precision = tp / (tp + self.false_positives + epsilon)
+        recall = tp / (tp + self.false_negatives + epsilon)
+        scores = precision * recall / (beta2 * precision + recall + epsilon) * (1 + beta2)
+        if self.average == "weighted":
+            return xp.sum(scores * (self.support / (xp.sum(self.support) + epsilon)))
+        if self.average == "macro":
+            return xp.mean(scores)
+        return scores  # one per class, or the one "micro" score
+
+    def get_config(self):
+        return {**super().get_config(), "average": self.average, "beta": self.beta, "threshold": self.threshold}
+
+
+class F1Score(FBetaScore):
+    """The F1 score, the harmonic mean of precision and recall ``F1 = 2 P R / (P + R)``: the
+    :class:`FBetaScore` of ``beta=1``, as ``keras.metrics.F1Score`` (same ``average`` and
+    ``threshold``)."""
+
+    def __init__(self, average=None, threshold=None, name="f1_score", dtype=None):
+        super().__init__(average=average, beta=1.0, threshold=threshold, name=name, dtype=dtype)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["beta"]
+        return config
+
+
 _MEAN_SQUARED_ERROR = losses.MeanSquaredError()  # a loss object gives the batch mean
 _MEAN_ABSOLUTE_ERROR = losses.MeanAbsoluteError()
 
@@ -708,9 +1015,16 @@ _METRIC_CLASSES = {
     "MeanAbsoluteError": _MEAN_ABSOLUTE_ERROR,
 }
 
-# The metric objects' classes, by the names Keras's metrics.get knows them ("precision",
-# "Precision": here in any case, as tinynet's other names).
-METRIC_OBJECT_CLASSES = {"precision": Precision, "recall": Recall, "auc": AUC}
+# The metric objects' classes, by the names Keras's metrics.get knows them: their class's name in
+# snake case ("precision", "true_positives", "f_beta_score", here in any case, as tinynet's other
+# names), and the class's name spelt exactly ("TruePositives").
+METRIC_OBJECT_CLASSES = {
+    _snake_case(cls.__name__): cls
+    for cls in (Precision, Recall, AUC, TruePositives, FalsePositives, TrueNegatives, FalseNegatives,
+                PrecisionAtRecall, RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity,
+                F1Score, FBetaScore)
+}
+_METRIC_OBJECT_CLASS_NAMES = {cls.__name__: cls for cls in METRIC_OBJECT_CLASSES.values()}
 
 # Keras's functions given to compile: by identity, the batch means of the same names.
 _BATCH_MEAN_OF = {
@@ -742,7 +1056,7 @@ _WEIGHTED = {batch_mean: _weighted_mean_of(function, batch_mean) for batch_mean,
 def get(identifier):
     """The metric for ``identifier``: a name, a class name such as ``"CategoricalAccuracy"``, a
     function (made a batch mean), or a metric object, a :class:`Metric` class or the name of one
-    (``"precision"``, ``"AUC"``: a new object of that class).
+    (``"precision"``, ``"AUC"``, ``"f1_score"``, ``"TruePositives"``: a new object of that class).
 
     Returns ``(name, metric)``; the name is the key ``History`` and the progress bar use: the one
     the user wrote (``"accuracy"`` stays ``"accuracy"``, ``"acc"`` stays ``"acc"``, ``"AUC"`` stays
@@ -751,7 +1065,7 @@ def get(identifier):
     if isinstance(identifier, Metric):
         return identifier.name, identifier
     if isinstance(identifier, type) and issubclass(identifier, Metric):
-        metric = identifier()
+        metric = _new_metric_object(identifier, identifier.__name__)
         return metric.name, metric
     if callable(identifier) and identifier in _BATCH_MEAN_OF:  # tinynet's own, as by its name
         return identifier.__name__, _BATCH_MEAN_OF[identifier]
@@ -760,6 +1074,8 @@ def get(identifier):
         return name, _batch_mean_of(identifier)
     if isinstance(identifier, str) and identifier in _METRIC_CLASSES:
         return identifier, _METRIC_CLASSES[identifier]
+    if isinstance(identifier, str) and identifier in _METRIC_OBJECT_CLASS_NAMES:
+        return identifier, _new_metric_object(_METRIC_OBJECT_CLASS_NAMES[identifier], identifier, name=identifier)
     if identifier == "Accuracy":  # not "accuracy" in another case: Keras's class counts p == y
         raise ValueError(
             "Keras's 'Accuracy' metric counts the predictions exactly equal to their targets; tinynet "
@@ -768,10 +1084,21 @@ def get(identifier):
         )
     found = lookup("metric", identifier, {**_METRICS, **METRIC_OBJECT_CLASSES}, with_custom_objects=True)
     if found in METRIC_OBJECT_CLASSES.values():  # named after what was asked for, as Keras names it
-        return identifier, found(name=identifier)
+        return identifier, _new_metric_object(found, identifier, name=identifier)
     if found not in _METRICS.values():  # of one's own, by the name a saved model gives it
         return get(found)
     return identifier, found
+
+
+def _new_metric_object(cls, asked_for, **name):
+    """A new ``cls()``, for a metric asked for by a name or a class alone; one of the "X at Y"
+    metrics cannot be made so, without the Y to reach."""
+    if issubclass(cls, _SensitivitySpecificityBase):
+        raise TypeError(
+            f"The metric {asked_for!r} needs the {cls._given} to reach; give compile an object: "
+            f"metrics=[{cls.__name__}({cls._given}=0.8)]."
+        )
+    return cls(**name)
 
 
 def get_weighted(identifier):
@@ -795,7 +1122,13 @@ def serialize(metric):
 
 
 def deserialize(description):
-    """The metric object :func:`serialize` described: its class (tinynet's, or one of one's own
-    among the custom objects) made with ``from_config``."""
-    cls = lookup("metric class", description["class_name"], METRIC_OBJECT_CLASSES, with_custom_objects=True)
-    return cls.from_config(description["config"])
+    """The metric object :func:`serialize` described: its class (see :func:`metric_object_class`)
+    made with ``from_config``."""
+    return metric_object_class(description["class_name"]).from_config(description["config"])
+
+
+def metric_object_class(class_name):
+    """The metric object class a saved model names ``class_name``: one of one's own among the
+    custom objects, or tinynet's by its class's name (``"TruePositives"``, in any case)."""
+    by_class_name = {name.lower(): cls for name, cls in _METRIC_OBJECT_CLASS_NAMES.items()}
+    return lookup("metric class", class_name, by_class_name, with_custom_objects=True)

@@ -184,9 +184,7 @@ def _saved_metric(name, metric, get=metrics.get):
     if type(metric).from_config.__func__ is metrics.Metric.from_config.__func__:  # made as cls(**config)
         _check_config(what, metric)
     saved = metrics.serialize(metric)
-    _check_made_again(what, type(metric), saved["class_name"],
-                      lambda class_name: lookup("metric class", class_name, metrics.METRIC_OBJECT_CLASSES,
-                                                with_custom_objects=True))
+    _check_made_again(what, type(metric), saved["class_name"], metrics.metric_object_class)
     return saved
 
 
