@@ -505,7 +505,7 @@ def test_save_refuses_a_metric_object_it_could_not_make_again(tmp_path):
         pass
 
     model = fixed_model(metrics=[Precision(name="mine")])
-    with pytest.raises(ValueError, match="would make tinynet.metrics.Precision.*register_keras_serializable"):
+    with pytest.raises(ValueError, match="would make tinynet.metrics.confusion_metrics.Precision.*register_keras_serializable"):
         model.save(tmp_path / "model.npz")
     assert not (tmp_path / "model.npz").exists()
 
