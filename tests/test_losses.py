@@ -437,11 +437,3 @@ def test_a_model_compiled_with_huber_comes_back_with_its_delta(tmp_path):
     model.save(tmp_path / "huber.npz")
     loaded = load_model(tmp_path / "huber.npz")
     assert type(loaded.loss) is losses.Huber and loaded.loss.delta == 0.25
-
-
-def test_kerass_accuracy_class_is_refused_not_taken_for_accuracy():
-    """keras.metrics.Accuracy counts y_pred == y_true: on probabilities, about 0, not 'accuracy'."""
-    model = Sequential([Dense(2, activation="softmax", input_shape=(2,))])
-    with pytest.raises(ValueError, match="'Accuracy' metric counts the predictions exactly equal.*use 'accuracy'"):
-        model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["Accuracy"])
-    assert model.loss is None  # nothing changed

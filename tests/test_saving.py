@@ -195,7 +195,7 @@ def test_what_cannot_be_made_again_by_name_is_refused_before_writing(tmp_path):
     named_like_a_builtin = Sequential([Dense(2, activation="softmax", input_shape=(3,))])
     named_like_a_builtin.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=[own_accuracy])
     with pytest.raises(ValueError, match="cannot save the metric 'accuracy': it would be saved as 'accuracy', "
-                                         "from which load_model would make tinynet.metrics._accuracy_from_shapes"):
+                                         "from which load_model would make tinynet.metrics.accuracy_metrics._accuracy_from_shapes"):
         named_like_a_builtin.save(path)
 
     dense_of_ones_own = type("Dense", (Dense,), {})  # a class of one's own named like tinynet's

@@ -159,14 +159,15 @@ def _monitor_mode(monitor, mode):
     if mode != "auto":
         return mode
     # Keras 3 asks the metric object which way is up; by name here: accuracy, AUC, precision,
-    # recall, the F scores and the "X at Y" metrics (and their second objects, "precision_1", in
-    # any spelling, "F1Score" or "f1_score") rise as the model improves.
+    # recall, the F scores, the "X at Y" metrics, the cosine similarity and the R2 score (and
+    # their second objects, "precision_1", in any spelling, "F1Score" or "f1_score") rise as the
+    # model improves.
     name = re.sub(r"_\d+$", "", monitor.removeprefix("val_")).lower()
     return "max" if ("acc" in monitor or name.endswith("auc") or name.replace("_", "") in _RISING) else "min"
 
 
 _RISING = {"precision", "recall", "f1score", "fbetascore", "precisionatrecall", "recallatprecision",
-           "sensitivityatspecificity", "specificityatsensitivity"}
+           "sensitivityatspecificity", "specificityatsensitivity", "cosinesimilarity", "r2score"}
 
 
 def _improves(value, reference, mode, min_delta=0.0):

@@ -947,3 +947,5 @@ _CLASS_OF_FUNCTION = {
     categorical_hinge: CategoricalHinge,
     cosine_similarity: CosineSimilarity,
 }
+# The function forms, for what takes a loss function by name (a saved MeanMetricWrapper's fn).
+FUNCTION_FORMS = tuple(_CLASS_OF_FUNCTION)

@@ -185,6 +185,8 @@ def _saved_metric(name, metric, get=metrics.get):
         _check_config(what, metric)
     saved = metrics.serialize(metric)
     _check_made_again(what, type(metric), saved["class_name"], metrics.metric_object_class)
+    if isinstance(metric, metrics.MeanMetricWrapper) and "fn" in saved["config"]:
+        _function_name(f"the function of {what}", metric.fn, metrics.metric_function)
     return saved
 
 
@@ -196,18 +198,24 @@ def _metric_name(name, function, get=metrics.get):
     with contextlib.suppress(UnknownNameError):
         if get(name)[1] is function:
             return name
-    own = function.__wrapped__  # the function compile was given (see metrics.get)
+    # the function compile was given (see metrics.get)
+    return _function_name(f"the metric {name!r}", function.__wrapped__, _metric_function)
+
+
+def _function_name(what, function, make):
+    """The name a function is saved under (its registered name), checked to make ``function``
+    again with ``make``; raises for one without a name to call it by (a lambda, a partial)."""
     try:
-        saved = get_registered_name(own)
+        saved = get_registered_name(function)
     except AttributeError:  # a partial, an object: nothing to call it by
         saved = None
     if saved in (None, "<lambda>"):
         raise ValueError(
-            f"model.save cannot save the metric {name!r}: a metric of one's own is saved by its function's "
-            f"name, and {own!r} has none. Define it with def {name}(y_true, y_pred): ..., or register it "
+            f"model.save cannot save {what}: a function of one's own is saved by its name, and "
+            f"{function!r} has none. Define it with def my_metric(y_true, y_pred): ..., or register it "
             "with @tinynet.saving.register_keras_serializable(name=...)."
         )
-    _check_made_again(f"the metric {name!r}", own, saved, _metric_function)
+    _check_made_again(what, function, saved, make)
     return saved
 
 

@@ -30,13 +30,37 @@ rate where another reaches a given value (:class:`PrecisionAtRecall`,
 :class:`SpecificityAtSensitivity`), and :class:`F1Score` and :class:`FBetaScore`.
 ``compile(metrics=[Precision(), "recall", "auc", "f1_score"])`` takes them as objects, classes or
 names (``"precision"``, ``"Precision"``, ``"true_positives"``...).
+
+Keras's other metric classes are objects too, most of them a :class:`MeanMetricWrapper`: the mean
+of a function's values over every sample since the last reset (``CategoricalAccuracy``,
+``MeanSquaredError``, ``KLDivergence``, ``Hinge``...), which gives the numbers the function's name
+gives in ``compile``. Besides them, :class:`RootMeanSquaredError` (the root of the whole mean),
+:class:`R2Score`, and :class:`Mean` and :class:`Sum` of values one gives them, for a training loop
+of one's own. They live in modules named as Keras's: ``accuracy_metrics``, ``regression_metrics``,
+``probabilistic_metrics``, ``hinge_metrics``, ``reduction_metrics``, ``confusion_metrics``,
+``f_score_metrics``, and ``metric`` for the base class.
 """
 
 
-import math
-
 from tinynet import backend, losses
-from tinynet.losses import match_rank
+from tinynet.metrics.accuracy_metrics import (
+    Accuracy,
+    BinaryAccuracy,
+    CategoricalAccuracy,
+    SparseCategoricalAccuracy,
+    SparseTopKCategoricalAccuracy,
+    TopKCategoricalAccuracy,
+    _accuracy_from_shapes,
+    _accuracy_per_sample,
+    _binary_share,
+    _categorical_share,
+    _sparse_categorical_share,
+    binary_accuracy,
+    categorical_accuracy,
+    sparse_categorical_accuracy,
+    sparse_top_k_categorical_accuracy,
+    top_k_categorical_accuracy,
+)
 from tinynet.metrics.confusion_metrics import (
     AUC,
     FalseNegatives,
@@ -52,126 +76,31 @@ from tinynet.metrics.confusion_metrics import (
     _SensitivitySpecificityBase,
 )
 from tinynet.metrics.f_score_metrics import F1Score, FBetaScore
+from tinynet.metrics.hinge_metrics import CategoricalHinge, Hinge, SquaredHinge
 from tinynet.metrics.metric import Metric, _snake_case
+from tinynet.metrics.probabilistic_metrics import (
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    KLDivergence,
+    Poisson,
+    SparseCategoricalCrossentropy,
+)
+from tinynet.metrics.reduction_metrics import Mean, MeanMetricWrapper, Sum
+from tinynet.metrics.regression_metrics import (
+    CosineSimilarity,
+    LogCoshError,
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    MeanSquaredError,
+    MeanSquaredLogarithmicError,
+    R2Score,
+    RootMeanSquaredError,
+)
 from tinynet.utils.lookup import lookup
 from tinynet.utils.object_registration import get_registered_name
 
-
-def _share(hits, dtype):
-    """The share of True in the array ``hits``: how many there are, divided by how many values it
-    holds (``n`` for one hit or miss per sample, ``n h w`` for one per pixel).
-
-    ``count_nonzero`` is several times faster than summing the hits as numbers; it gives a NumPy
-    integer on NumPy and a 0-d array on the other backends, which ``asarray`` turns alike into a
-    0-d float array (on the array's own device).
-    """
-    xp = backend.namespace()
-    return xp.asarray(xp.count_nonzero(hits), dtype=dtype) / math.prod(hits.shape)
-
-
-# --- hits: True where a prediction is right -------------------------------------------------------
-
-
-def _categorical_hits(y_true, y_pred):
-    xp = backend.namespace()
-    return xp.argmax(y_pred, axis=-1) == xp.argmax(y_true, axis=-1)
-
-
-def _sparse_categorical_hits(y_true, y_pred):
-    xp = backend.namespace()
-    labels = xp.reshape(y_true, tuple(y_pred.shape[:-1]))
-    return xp.astype(xp.argmax(y_pred, axis=-1), labels.dtype) == labels
-
-
-def _binary_hits(y_true, y_pred, threshold=0.5):
-    xp = backend.namespace()
-    return xp.astype(y_pred > threshold, y_pred.dtype) == match_rank(y_true, y_pred)
-
-
-def _in_top_k(labels, y_pred, k):
-    """True where the prediction at the integer label is among the ``k`` largest of its row.
-
-    Ties count for the label, as in Keras (``ops.in_top_k``): its rank is 1 + how many
-    predictions are strictly larger, and it is in the top ``k`` when that rank is at most ``k``,
-    so with predictions ``[0.3, 0.3, 0.3]`` every label is in the top 1. A NaN at the label ranks
-    last, as in Keras.
-    """
-    xp = backend.namespace()
-    labels = xp.reshape(xp.astype(labels, xp.int64), (*y_pred.shape[:-1], 1))
-    at_label = xp.take_along_axis(y_pred, labels, axis=-1)
-    at_label = xp.where(xp.isnan(at_label), -xp.inf, at_label)
-    return xp.count_nonzero(y_pred > at_label, axis=-1) < k
-
-
-# --- Keras's functions: one value per sample, as keras.metrics gives them --------------------------
-
-
-def categorical_accuracy(y_true, y_pred):
-    """For each sample, 1.0 if ``argmax(y_pred) == argmax(y_true)``, else 0.0."""
-    return backend.namespace().astype(_categorical_hits(y_true, y_pred), y_pred.dtype)
-
-
-def sparse_categorical_accuracy(y_true, y_pred):
-    """For each sample, 1.0 if ``argmax(y_pred) == y_true`` (an integer label), else 0.0."""
-    return backend.namespace().astype(_sparse_categorical_hits(y_true, y_pred), y_pred.dtype)
-
-
-def binary_accuracy(y_true, y_pred, threshold=0.5):
-    """For each output, 1.0 if ``(y_pred > threshold) == y_true``, else 0.0."""
-    return backend.namespace().astype(_binary_hits(y_true, y_pred, threshold), y_pred.dtype)
-
-
-def top_k_categorical_accuracy(y_true, y_pred, k=5):
-    """For each sample, 1.0 if ``argmax(y_true)`` is among the ``k`` largest predictions (ties
-    counting for it), else 0.0."""
-    xp = backend.namespace()
-    return xp.astype(_in_top_k(xp.argmax(y_true, axis=-1), y_pred, k), y_pred.dtype)
-
-
-def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
-    """For each sample, 1.0 if the integer label ``y_true`` is among the ``k`` largest predictions
-    (ties counting for it), else 0.0."""
-    return backend.namespace().astype(_in_top_k(y_true, y_pred, k), y_pred.dtype)
-
-
 mean_squared_error = losses.mean_squared_error
 mean_absolute_error = losses.mean_absolute_error
-
-
-# --- what compile(metrics=[...]) reports: each batch's mean, straight from the hits ---------------
-
-
-def _categorical_share(y_true, y_pred):
-    return _share(_categorical_hits(y_true, y_pred), y_pred.dtype)
-
-
-def _sparse_categorical_share(y_true, y_pred):
-    return _share(_sparse_categorical_hits(y_true, y_pred), y_pred.dtype)
-
-
-def _binary_share(y_true, y_pred):
-    return _share(_binary_hits(y_true, y_pred), y_pred.dtype)
-
-
-def _accuracy_from_shapes(y_true, y_pred):
-    """Keras's choice of accuracy from the shapes: binary for one output per sample, sparse for
-    integer labels (fewer axes than ``y_pred``, or one column against several outputs),
-    categorical otherwise. So binary cross-entropy over several outputs per sample (multi-label
-    targets) gets categorical accuracy, as in Keras 3; ask for ``"binary_accuracy"`` there."""
-    if y_pred.shape[-1] == 1:
-        return _binary_share(y_true, y_pred)
-    if y_true.ndim < y_pred.ndim or y_true.shape[-1] == 1:
-        return _sparse_categorical_share(y_true, y_pred)
-    return _categorical_share(y_true, y_pred)
-
-
-def _accuracy_per_sample(y_true, y_pred):
-    """Each sample's accuracy (or each pixel's), of the kind :func:`_accuracy_from_shapes` picks."""
-    if y_pred.shape[-1] == 1:
-        return binary_accuracy(y_true, y_pred)
-    if y_true.ndim < y_pred.ndim or y_true.shape[-1] == 1:
-        return sparse_categorical_accuracy(y_true, y_pred)
-    return categorical_accuracy(y_true, y_pred)
 
 
 def _values_of(function, y_true, y_pred):
@@ -247,15 +176,26 @@ _METRIC_CLASSES = {
 }
 
 # The metric objects' classes, by the names Keras's metrics.get knows them: their class's name in
-# snake case ("precision", "true_positives", "f_beta_score", here in any case, as tinynet's other
-# names), and the class's name spelt exactly ("TruePositives").
-METRIC_OBJECT_CLASSES = {
-    _snake_case(cls.__name__): cls
-    for cls in (Precision, Recall, AUC, TruePositives, FalsePositives, TrueNegatives, FalseNegatives,
-                PrecisionAtRecall, RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity,
-                F1Score, FBetaScore)
-}
-_METRIC_OBJECT_CLASS_NAMES = {cls.__name__: cls for cls in METRIC_OBJECT_CLASSES.values()}
+# snake case ("precision", "true_positives", "root_mean_squared_error", here in any case, as
+# tinynet's other names), and the class's name spelt exactly ("TruePositives"). Where a function
+# has that snake-case name ("categorical_accuracy", "mean_squared_error"), the name gives the
+# function's batch mean (see get): the same numbers, and "accuracy" keeps its choice by shapes.
+_NAMED_METRIC_CLASSES = (
+    Precision, Recall, AUC, TruePositives, FalsePositives, TrueNegatives, FalseNegatives,
+    PrecisionAtRecall, RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity,
+    F1Score, FBetaScore,
+    BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, TopKCategoricalAccuracy,
+    SparseTopKCategoricalAccuracy,
+    MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
+    RootMeanSquaredError, LogCoshError, CosineSimilarity, R2Score,
+    KLDivergence, Poisson, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
+    Hinge, SquaredHinge, CategoricalHinge,
+)
+METRIC_OBJECT_CLASSES = {_snake_case(cls.__name__): cls for cls in _NAMED_METRIC_CLASSES}
+# Accuracy (exact equality) by its class's name only: "accuracy" is the accuracy chosen by shapes.
+# Mean, Sum and MeanMetricWrapper too, for load_model: compile refuses the first two (see get).
+_METRIC_OBJECT_CLASS_NAMES = {cls.__name__: cls for cls in (*_NAMED_METRIC_CLASSES, Accuracy, Mean, Sum,
+                                                            MeanMetricWrapper)}
 
 # Keras's functions given to compile: by identity, the batch means of the same names.
 _BATCH_MEAN_OF = {
@@ -294,7 +234,7 @@ def get(identifier):
     ``"AUC"``), or a metric object's own ``name``. A metric object is used as it is, as in Keras.
     """
     if isinstance(identifier, Metric):
-        return identifier.name, identifier
+        return identifier.name, _takes_targets(identifier)
     if isinstance(identifier, type) and issubclass(identifier, Metric):
         metric = _new_metric_object(identifier, identifier.__name__)
         return metric.name, metric
@@ -307,13 +247,7 @@ def get(identifier):
         return identifier, _METRIC_CLASSES[identifier]
     if isinstance(identifier, str) and identifier in _METRIC_OBJECT_CLASS_NAMES:
         return identifier, _new_metric_object(_METRIC_OBJECT_CLASS_NAMES[identifier], identifier, name=identifier)
-    if identifier == "Accuracy":  # not "accuracy" in another case: Keras's class counts p == y
-        raise ValueError(
-            "Keras's 'Accuracy' metric counts the predictions exactly equal to their targets; tinynet "
-            "does not have it. For the share of right answers use 'accuracy' (or 'CategoricalAccuracy', "
-            "'SparseCategoricalAccuracy', 'BinaryAccuracy')."
-        )
-    found = lookup("metric", identifier, {**_METRICS, **METRIC_OBJECT_CLASSES}, with_custom_objects=True)
+    found = lookup("metric", identifier, {**METRIC_OBJECT_CLASSES, **_METRICS}, with_custom_objects=True)
     if found in METRIC_OBJECT_CLASSES.values():  # named after what was asked for, as Keras names it
         return identifier, _new_metric_object(found, identifier, name=identifier)
     if found not in _METRICS.values():  # of one's own, by the name a saved model gives it
@@ -323,13 +257,31 @@ def get(identifier):
 
 def _new_metric_object(cls, asked_for, **name):
     """A new ``cls()``, for a metric asked for by a name or a class alone; one of the "X at Y"
-    metrics cannot be made so, without the Y to reach."""
+    metrics cannot be made so, without the Y to reach, nor a MeanMetricWrapper without its function."""
     if issubclass(cls, _SensitivitySpecificityBase):
         raise TypeError(
             f"The metric {asked_for!r} needs the {cls._given} to reach; give compile an object: "
             f"metrics=[{cls.__name__}({cls._given}=0.8)]."
         )
-    return cls(**name)
+    if cls is MeanMetricWrapper:
+        raise TypeError(
+            f"The metric {asked_for!r} needs the function to average; give compile an object: "
+            "metrics=[MeanMetricWrapper(my_function)], or the function itself."
+        )
+    return _takes_targets(cls(**name))
+
+
+def _takes_targets(metric):
+    """``metric``, unless it is a plain :class:`Mean` or :class:`Sum`: those take the values
+    themselves (``update_state(values)``), and a model gives its metrics targets and predictions."""
+    if type(metric).update_state in (Mean.update_state, Sum.update_state):
+        raise TypeError(
+            f"The metric {metric.name!r} is a {type(metric).__name__}, which takes the values to "
+            f"average itself ({type(metric).__name__.lower()}.update_state(values)), in a loop of one's "
+            "own; compile gives its metrics targets and predictions. Give compile a function "
+            "f(y_true, y_pred) of one value per sample, or MeanMetricWrapper(f)."
+        )
+    return metric
 
 
 def get_weighted(identifier):
@@ -356,6 +308,20 @@ def deserialize(description):
     """The metric object :func:`serialize` described: its class (see :func:`metric_object_class`)
     made with ``from_config``."""
     return metric_object_class(description["class_name"]).from_config(description["config"])
+
+
+# The functions a saved MeanMetricWrapper may name (one's own are found among the custom objects).
+_FUNCTIONS = {
+    function.__name__: function
+    for function in (categorical_accuracy, sparse_categorical_accuracy, binary_accuracy, top_k_categorical_accuracy,
+                     sparse_top_k_categorical_accuracy, *losses.FUNCTION_FORMS)
+}
+
+
+def metric_function(name):
+    """The function a saved ``MeanMetricWrapper`` names ``name``: one of one's own among the
+    custom objects, or one of tinynet's metric or loss functions (``"mean_squared_error"``)."""
+    return lookup("metric function", name, _FUNCTIONS, with_custom_objects=True)
 
 
 def metric_object_class(class_name):

@@ -6,15 +6,7 @@ out from true and false positives and negatives counted at thresholds over many 
 import numbers
 
 from tinynet import activations, backend
-from tinynet.metrics.metric import Metric, _checked_batch
-
-
-def _divide_no_nan(numerator, denominator):
-    """``numerator / denominator``, and 0 where the denominator is 0, as Keras's ``divide_no_nan``
-    (the precision of a threshold that no prediction passes is 0)."""
-    xp = backend.namespace()
-    nonzero = denominator != 0
-    return xp.where(nonzero, numerator / xp.where(nonzero, denominator, 1.0), 0.0)
+from tinynet.metrics.metric import Metric, _checked_batch, _divide_no_nan
 
 
 def _checked_thresholds(who, thresholds):

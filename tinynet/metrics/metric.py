@@ -3,8 +3,9 @@ subclasses share (their names, and the checks of a batch).
 
 Precision, recall, the area under a curve and the F1 score are no means of per-batch values: they
 are worked out from counts over the whole epoch, which a metric object keeps (see
-:class:`Metric`). Its subclasses live in :mod:`tinynet.metrics.confusion_metrics` and
-:mod:`tinynet.metrics.f_score_metrics`, as in Keras.
+:class:`Metric`). Its subclasses live in modules named as Keras's: the means of a function
+(:mod:`tinynet.metrics.reduction_metrics` and the modules of its classes), the counts
+(:mod:`tinynet.metrics.confusion_metrics`), the F scores (:mod:`tinynet.metrics.f_score_metrics`).
 """
 
 import re
@@ -105,8 +106,9 @@ class Metric:
         """The value the state holds: a 0-d backend array (or a vector, such as one per threshold)."""
         raise NotImplementedError(f"{type(self).__name__} must define result().")
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        self.update_state(y_true, y_pred, sample_weight=sample_weight)
+    def __call__(self, *args, **kwargs):
+        """``update_state(*args, **kwargs)``, then ``result()``."""
+        self.update_state(*args, **kwargs)
         return self.result()
 
     def get_config(self):
@@ -119,6 +121,14 @@ class Metric:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}>"
+
+
+def _divide_no_nan(numerator, denominator):
+    """``numerator / denominator``, and 0 where the denominator is 0, as Keras's ``divide_no_nan``
+    (the precision of a threshold that no prediction passes is 0, the mean of no samples 0)."""
+    xp = backend.namespace()
+    nonzero = denominator != 0
+    return xp.where(nonzero, numerator / xp.where(nonzero, denominator, 1.0), 0.0)
 
 
 def _on_backend(values, dtype):
