@@ -25,40 +25,33 @@ from tinynet.models import Sequential, load_model
 from tinynet.saving import register_keras_serializable
 from tinynet.utils import set_random_seed
 
+# The confusion metrics' data sets (the test directory is on the import path, as pytest runs it).
+from test_metric_objects import multiclass_data, multilabel_data, sample_weights  # isort: skip
+
 # --- data and cases: made the same way for Keras (same NumPy generator streams) ------------------
 
 
-def multiclass_data():
-    generator = np.random.default_rng(2)
-    logits = generator.normal(size=(48, 4)).astype(np.float32)
-    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
-    y_pred = (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
-    y_true = np.eye(4, dtype=np.float32)[generator.integers(0, 4, size=48)]
-    return y_true, y_pred
-
 def sparse_data():
+    """multiclass_data with integer labels."""
     y_true, y_pred = multiclass_data()
     return y_true.argmax(axis=1), y_pred
 
-def multilabel_data():
-    generator = np.random.default_rng(3)
-    y_pred = generator.random((40, 3), dtype=np.float32)
-    y_true = (generator.random((40, 3), dtype=np.float32) < y_pred).astype(np.float32)
-    return y_true, y_pred
 
 def labels_data():
+    """multilabel_data with predictions rounded to 0/1: labels, for Accuracy's exact equality."""
     y_true, y_pred = multilabel_data()
     return y_true, np.round(y_pred)
 
+
 def regression_data():
+    """36 samples of 3 outputs, predictions near their targets."""
     generator = np.random.default_rng(5)
     y_true = generator.normal(size=(36, 3)).astype(np.float32)
     y_pred = (y_true + 0.5 * generator.normal(size=(36, 3))).astype(np.float32)
     return y_true, y_pred
 
-def sample_weights(n):
-    return (2 * np.random.default_rng(4).random(n)).astype(np.float32)
 
+# (metric class, its arguments, data)
 CASES = {
     "accuracy": ("Accuracy", {}, labels_data),
     "binary_accuracy": ("BinaryAccuracy", {"threshold": 0.3}, multilabel_data),
