@@ -17,6 +17,7 @@ from tinynet.callbacks import Callback, LearningRateScheduler
 from tinynet.datasets import mnist
 from tinynet.layers import (
     Activation,
+    BatchNormalization,
     Conv2D,
     Dense,
     Dropout,
@@ -512,6 +513,20 @@ OTHER_CASES = [
     Case("input_shape-zero", lambda d: Dense(3, input_shape=(0,)), ValueError,
          ("input_shape must be a tuple of positive integers", "(0,)")),
     Case("Dropout-rate-1.5", lambda d: Dropout(1.5), ValueError, ("Dropout rate", "[0, 1)", "1.5")),
+    Case("BatchNormalization-batch-axis", lambda d: Sequential([BatchNormalization(axis=0, input_shape=(4,))]),
+         ValueError, ("along axis 0", "(None, 4)", "axis 1 or -1")),
+    Case("BatchNormalization-axis-out-of-range", lambda d: Sequential([BatchNormalization(axis=3, input_shape=(4, 2))]),
+         ValueError, ("along axis 3", "(None, 4, 2)", "axis from 1 to 2, or -1")),
+    Case("BatchNormalization-two-axes", lambda d: BatchNormalization(axis=(1, 2)), TypeError,
+         ("axis must be an integer", "(1, 2)")),
+    Case("BatchNormalization-momentum-1.5", lambda d: BatchNormalization(momentum=1.5), ValueError,
+         ("momentum must be a number in [0, 1]", "1.5")),
+    Case("BatchNormalization-epsilon-0", lambda d: BatchNormalization(epsilon=0), ValueError,
+         ("epsilon must be a positive number", "0")),
+    Case("BatchNormalization-center-text", lambda d: BatchNormalization(center="yes"), TypeError,
+         ("center must be True or False", "'yes'")),
+    Case("BatchNormalization-other-features", lambda d: built_batch_normalization()(np.ones((2, 5))), ValueError,
+         ("built for inputs of shape (None, 4)", "4 features along axis -1", "(2, 5)")),
     Case("class_weight-with-mse", lambda d: regression_model().fit(d.x, d.y, class_weight={0: 2.0}, verbose=0),
          ValueError, ("one class label per sample", "mean_squared_error with 3 outputs")),
     Case("LearningRateScheduler-a-number", lambda d: LearningRateScheduler(0.1), TypeError,
@@ -559,6 +574,12 @@ OTHER_CASES = [
 ]
 
 
+def built_batch_normalization():
+    layer = BatchNormalization()
+    layer.build((None, 4))
+    return layer
+
+
 @pytest.mark.parametrize("case", OTHER_CASES, ids=[case.id for case in OTHER_CASES])
 def test_bad_arguments_get_a_clear_error(case, data):
     with pytest.raises(case.error) as error:
@@ -585,6 +606,7 @@ def test_finiteness_check_names_the_first_bad_sample(dtype, bad_value, shape):
         (lambda: Dense(3), lambda: Dense(3, input_shape=(0,))),
         (lambda: Activation("relu"), lambda: Activation("sigmod")),
         (lambda: Dropout(0.5), lambda: Dropout(2)),
+        (lambda: BatchNormalization(), lambda: BatchNormalization(momentum=-1)),
     ],
 )
 def test_layer_arguments_are_checked_before_the_layer_takes_a_name(make, mistake):

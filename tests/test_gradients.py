@@ -10,7 +10,7 @@ import pytest
 
 from conftest import assert_gradients_close, numerical_gradient
 from tinynet import activations, backend, losses
-from tinynet.layers import Activation, Conv2D, Dense, Dropout, Flatten, LeakyReLU, ReLU, Softmax
+from tinynet.layers import Activation, BatchNormalization, Conv2D, Dense, Dropout, Flatten, LeakyReLU, ReLU, Softmax
 from tinynet.models import Sequential
 from tinynet.utils import set_random_seed
 
@@ -191,16 +191,17 @@ def test_fused_gradient_equals_the_chain_rule(float64_backend, loss_name, activa
     assert_gradients_close(fused, numerical_gradient(value, z.copy()))
 
 
-def _check_layer(layer, x, seed_each_forward=False):
-    """Check dL/dx and dL/dparams of ``layer`` for L = sum(w * layer(x))."""
-    layer.build((None, *x.shape[1:]))
+def _check_layer(layer, x, seed_each_forward=False, training=True):
+    """Check dL/dx and dL/dparams of ``layer`` for L = sum(w * layer(x)), in training mode or not."""
+    if not layer.built:
+        layer.build((None, *x.shape[1:]))
     out_shape = (x.shape[0], *layer.output_shape[1:])
     w = rng.normal(size=out_shape)
 
     def forward(x_values):
         if seed_each_forward:
             set_random_seed(7)
-        return layer.forward(backend.asarray(x_values), training=True)
+        return layer.forward(backend.asarray(x_values), training=training)
 
     def loss_of_input(x_values):
         return float(np.sum(w * as_numpy(forward(x_values))))
@@ -209,8 +210,8 @@ def _check_layer(layer, x, seed_each_forward=False):
     grad_x = layer.backward(backend.asarray(w))
     assert_gradients_close(as_numpy(grad_x), numerical_gradient(loss_of_input, x.copy()))
 
-    weights = layer.get_weights()
-    for number, weight in enumerate(weights):
+    weights = layer.get_weights()  # params first, then the states, which have no gradient
+    for number, weight in enumerate(weights[:len(layer.params)]):
 
         def loss_of_weight(values, number=number):
             layer.set_weights([values if i == number else v for i, v in enumerate(weights)])
@@ -268,6 +269,31 @@ def test_dropout_gradients_with_a_fixed_mask(float64_backend):
 
 def test_flatten_gradients(float64_backend):
     _check_layer(Flatten(), rng.normal(size=(3, 2, 4, 2)))
+
+
+# BatchNormalization: the features along the last axis of a Dense output and of images, along
+# axis 1 of channels-first images, without gamma or beta; all with gamma and beta away from 1 and 0.
+BATCH_NORMALIZATIONS = {
+    "features": (lambda: BatchNormalization(gamma_initializer="random_normal", beta_initializer="random_normal"),
+                 (6, 4)),
+    "channels last": (lambda: BatchNormalization(gamma_initializer="random_normal"), (3, 4, 2, 3)),
+    "channels first": (lambda: BatchNormalization(axis=1, beta_initializer="random_normal"), (3, 2, 4, 3)),
+    "no gamma": (lambda: BatchNormalization(scale=False), (5, 3)),
+    "no beta": (lambda: BatchNormalization(center=False, gamma_initializer="random_normal"), (5, 3)),
+}
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["batch statistics", "moving averages"])
+@pytest.mark.parametrize("case", list(BATCH_NORMALIZATIONS))
+def test_batch_normalization_gradients(float64_backend, case, training):
+    make, shape = BATCH_NORMALIZATIONS[case]
+    layer = make()
+    x = rng.normal(size=shape) * 3 + 1
+    layer.build((None, *shape[1:]))
+    features = layer.moving_mean.shape
+    layer.set_weights([*layer.get_weights()[:len(layer.params)], rng.normal(size=features),
+                       rng.uniform(0.5, 2, size=features)])  # averages that are not the start's 0 and 1
+    _check_layer(layer, x, training=training)
 
 
 # The network's last layers, for each loss: the activation inside Dense, or a layer of its own

@@ -14,16 +14,25 @@ model's own code (``Sequential._forward``, ``_backward`` and ``_grads``). For ea
 
 0 when the two agree, 1 when they point apart. A correct backward pass gives about 1e-9 here; a
 wrong one 1e-2 or more. (The norm, rather than the worst entry, keeps entries whose slope is
-almost 0 from turning rounding noise into a large ratio.)
+almost 0 from turning rounding noise into a large ratio.) Some slopes are exactly 0: the bias of a
+layer that a ``BatchNormalization`` follows, whose mean it removes. Then ``a`` and ``n`` are both
+rounding noise and their ratio means nothing, so the error counts as 0 where both are below what
+central differences can resolve: each ``L`` is exact to about ``u max(|L|, 1)`` (``u = 2.2e-16``,
+float64's unit of rounding), so one measured slope to about that over ``h``; over ``k`` entries,
+and with a factor of 10 for the rounding of the many steps inside ``L``, the error is 0 where
+``||a|| + ||n|| <= 10 sqrt(k) u max(|L|, 1) / h``.
 
 How your model is left alone: the check runs on a *float64 twin*, a copy of the model whose layers
 hold float64 copies of its weights, with :func:`tinynet.backend.floatx` set to ``"float64"`` while
 it runs. float64 matters: float32 keeps about 7 digits, and ``L(w + h) - L(w - h)`` would lose
-most of them. The twin runs in inference mode, so ``Dropout`` draws no random mask and ``L`` is
-the same function at every call (and tinynet's random numbers are not touched).
+most of them. The twin runs in training mode, as ``fit`` does (``BatchNormalization`` normalises
+with the batch's own statistics), and tinynet's random generator is set back to the same state
+before every forward pass: ``Dropout`` draws the same mask each time, so ``L`` is the same function
+at every call. The generator is left as it was found.
 
 Layers without weights (``Flatten``, ``MaxPooling2D``...) are checked too, through the weights
-below them: their gradients pass through its ``backward``.
+below them: their gradients pass through its ``backward``. Only the weights training learns
+(``params``) have gradients: ``BatchNormalization``'s moving averages are not checked.
 
 Kinks: ``relu`` bends at 0 and a max-pooling window switches maximum where two inputs tie. When a
 step of ``h`` moves some input across such a point, the measured slope mixes the two sides and
@@ -37,6 +46,7 @@ import math
 import numpy as np
 
 from tinynet import activations, backend
+from tinynet.random import generator
 
 # Below this the analytic and numerical gradients agree up to float64 rounding.
 TOLERANCE = 1e-6
@@ -64,13 +74,15 @@ def check_gradients(model, x, y, epsilon=1e-5, entries_per_weight=None, print_fn
     samples = x.shape[0]
 
     previous = backend.floatx()
+    random_state = generator().bit_generator.state
     backend.set_floatx("float64")
     try:
         twin = _float64_twin(model)
         x, y = twin._to_device(x, y)
-        rows = _compare(twin, x, y, float(epsilon), limit)
+        rows = _compare(twin, x, y, float(epsilon), limit, random_state)
     finally:
         backend.set_floatx(previous)
+        generator().bit_generator.state = random_state
     return _print_table(model, rows, samples, epsilon, limit, print_fn)
 
 
@@ -87,14 +99,15 @@ def _float64_layer(layer):
     ``copy.copy`` keeps the settings (units, strides...). What ``forward`` and ``backward`` store
     (``self.inputs``, ...) is assigned anew on the copy, never changed in place, so the original
     keeps its own. Two things are shared and must not be: the weights, which layers list in
-    ``params`` and also name (``Dense.kernel`` is ``params[0]``), and the activation object, which
-    remembers its last output.
+    ``params`` and ``states`` and also name (``Dense.kernel`` is ``params[0]``), and the activation
+    object, which remembers its last output.
     """
     twin = copy.copy(layer)
-    twin.params = [backend.asarray(weight, dtype="float64") for weight in layer.get_weights()]
+    wide_weights = [backend.asarray(weight, dtype="float64") for weight in layer.get_weights()]
+    twin.params, twin.states = wide_weights[:len(layer.params)], wide_weights[len(layer.params):]
     twin.grads = [None] * len(twin.params)
     for attribute, value in vars(layer).items():
-        for original, wide in zip(layer.params, twin.params):
+        for original, wide in zip(layer.weights, wide_weights):
             if value is original:
                 setattr(twin, attribute, wide)
         if isinstance(value, activations.ActivationFunction):
@@ -102,15 +115,20 @@ def _float64_layer(layer):
     return twin
 
 
-def _compare(twin, x, y, epsilon, limit):
+def _compare(twin, x, y, epsilon, limit, random_state):
     """One row per layer and weight: ``(layer, name, shape, checked, error)``; ``name`` is None for
-    a layer without weights."""
+    a layer without weights. Every forward pass starts from ``random_state``."""
+
+    def forward():
+        generator().bit_generator.state = random_state
+        return twin._forward(x, training=True)
 
     def loss():
-        return backend.to_scalar(twin._batch_loss(y, twin._forward(x, training=False)))
+        return backend.to_scalar(twin._batch_loss(y, forward()))
 
-    twin._backward(y, twin._forward(x, training=False))
+    twin._backward(y, forward())
     analytic = [backend.to_numpy(grad) for grad in twin._grads()]
+    resolution = 10 * np.finfo(np.float64).eps * max(abs(loss()), 1.0) / epsilon  # of one measured slope
 
     # A generator of our own picks the entries, so tinynet's random numbers are not touched.
     picker = np.random.default_rng(0)
@@ -118,7 +136,7 @@ def _compare(twin, x, y, epsilon, limit):
     for layer in twin.layers:
         if not layer.params:
             rows.append((layer, None, None, 0, None))
-        for name, param in zip(layer.weight_names(), layer.params):
+        for name, param in zip(layer.weight_names(), layer.params):  # params come first
             values = backend.to_numpy(param).copy()
             entries = _chosen_entries(values.shape, limit, picker)
             numeric = np.empty(len(entries))
@@ -130,7 +148,8 @@ def _compare(twin, x, y, epsilon, limit):
                 param[entry] = values[entry]
                 numeric[count] = (plus - minus) / (2 * epsilon)
             exact = np.array([analytic[number][entry] for entry in entries])
-            rows.append((layer, name, values.shape, len(entries), _relative_error(exact, numeric)))
+            error = _relative_error(exact, numeric, resolution * math.sqrt(len(entries)))
+            rows.append((layer, name, values.shape, len(entries), error))
             number += 1
     return rows
 
@@ -145,10 +164,11 @@ def _chosen_entries(shape, limit, picker):
     return [tuple(int(i) for i in np.unravel_index(f, shape)) for f in flat]
 
 
-def _relative_error(analytic, numeric):
-    """``||a - n|| / (||a|| + ||n||)``, and 0 when both are exactly 0."""
+def _relative_error(analytic, numeric, resolution):
+    """``||a - n|| / (||a|| + ||n||)``, and 0 when both are within ``resolution``, what central
+    differences can tell apart from 0."""
     scale = np.linalg.norm(analytic) + np.linalg.norm(numeric)
-    return float(np.linalg.norm(analytic - numeric) / scale) if scale else 0.0
+    return float(np.linalg.norm(analytic - numeric) / scale) if scale > resolution else 0.0
 
 
 def _print_table(model, rows, samples, epsilon, limit, print_fn):

@@ -111,8 +111,9 @@ class Sequential:
 
     @property
     def weights(self):
-        """Every weight array of the model (on the backend's device), kernel before bias."""
-        return self._params
+        """Every weight array of the model (on the backend's device), layer by layer, in each
+        layer's order (kernel before bias; BatchNormalization's moving averages after its own)."""
+        return [w for layer in self._layers for w in layer.weights]
 
     @property
     def trainable(self):
@@ -128,13 +129,14 @@ class Sequential:
 
     @property
     def trainable_weights(self):
-        """The weights training changes: those of the layers with ``trainable=True``."""
-        return [p for layer in self._layers if layer.trainable for p in layer.params]
+        """The weights training changes: the ``params`` of the layers with ``trainable=True``."""
+        return [w for layer in self._layers for w in layer.trainable_weights]
 
     @property
     def non_trainable_weights(self):
-        """The weights of frozen layers (``trainable=False``), which training leaves as they are."""
-        return [p for layer in self._layers if not layer.trainable for p in layer.params]
+        """The weights the optimizer leaves alone: those of frozen layers (``trainable=False``),
+        and the ``states`` layers keep themselves (BatchNormalization's moving averages)."""
+        return [w for layer in self._layers for w in layer.non_trainable_weights]
 
     @property
     def built(self):
@@ -231,6 +233,7 @@ class Sequential:
 
     @property
     def _params(self):
+        """The weights the optimizer is given (every layer's ``params``), in the order of ``_grads``."""
         return [p for layer in self._layers for p in layer.params]
 
     def _grads(self):
@@ -279,7 +282,7 @@ class Sequential:
             row([f"{layer.name} ({type(layer).__name__})", shape, layer.count_params()])
             print_fn(("=" if index == len(self._layers) - 1 else "_") * line_length)
         total = self.count_params()
-        trainable = sum(layer.count_params() for layer in self._layers if layer.trainable)
+        trainable = sum(int(np.prod(w.shape)) for w in self.trainable_weights)
         print_fn(f"Total params: {total:,}")
         print_fn(f"Trainable params: {trainable:,}")
         print_fn(f"Non-trainable params: {total - trainable:,}")
@@ -635,7 +638,8 @@ class Sequential:
         if not self.built:
             self.build((None, *x.shape[1:]))
         if not self.optimizer.built:  # with the weights' names, which exclude_from_weight_decay may use
-            self.optimizer.build(self._params, [name for layer in self._layers for name in layer.weight_names()])
+            names = [name for layer in self._layers for name in layer.weight_names()[:len(layer.params)]]
+            self.optimizer.build(self._params, names)
 
     def _validation_set(self, x, y, validation_split, validation_data):
         """``(x_val, y_val, sample weights or None)``, or three Nones without validation."""
@@ -900,7 +904,7 @@ class Sequential:
                 "set_weights expects a list of arrays, like get_weights() returns; "
                 f"got {type(weights).__name__}."
             ) from None
-        expected = sum(len(layer.params) for layer in self._layers)
+        expected = sum(len(layer.weights) for layer in self._layers)
         if len(weights) != expected:
             raise ValueError(
                 f"Model {self.name!r} has {expected} weight arrays; set_weights got {len(weights)}."
@@ -908,8 +912,8 @@ class Sequential:
         # Check every layer's share first, so that a mistake in the last one changes nothing.
         shares, start = [], 0
         for layer in self._layers:
-            shares.append(layer.check_weights(weights[start : start + len(layer.params)]))
-            start += len(layer.params)
+            shares.append(layer.check_weights(weights[start : start + len(layer.weights)]))
+            start += len(layer.weights)
         for layer, share in zip(self._layers, shares):
             layer.set_weights(share)
 
@@ -971,9 +975,9 @@ class Sequential:
         """Set the weights from ``stored``, the arrays save_weights wrote (checked against this model)."""
         keys = sorted(stored)
         expected = [
-            (index, layer, number, tuple(param.shape))
+            (index, layer, number, tuple(weight.shape))
             for index, layer in enumerate(self._layers)
-            for number, param in enumerate(layer.params)
+            for number, weight in enumerate(layer.weights)
         ]
         if len(keys) != len(expected):
             raise ValueError(

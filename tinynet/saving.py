@@ -93,9 +93,8 @@ def check_savable(model):
         if isinstance(activation, activations.ActivationFunction):
             _check_made_again(f"the activation of {what}", type(activation), activations.serialize(activation),
                               lambda name: type(activations.get(name)))
-        for role in ("kernel_initializer", "bias_initializer"):
-            initializer = getattr(layer, role, None)
-            if isinstance(initializer, initializers.Initializer):
+        for role, initializer in vars(layer).items():  # kernel_initializer, gamma_initializer...
+            if role.endswith("_initializer") and isinstance(initializer, initializers.Initializer):
                 _check_config(f"the {role} of {what}", initializer)
                 _check_made_again(f"the {role} of {what}", type(initializer), initializers.serialize(initializer),
                                   lambda description: type(initializers.get(description)))

@@ -32,8 +32,11 @@ class Layer:
     """Base class of all layers.
 
     Subclasses define ``build`` (create the weights), ``compute_output_shape``, ``forward`` and
-    ``backward``. Their weights are listed in ``params`` and, after ``backward``, the gradients of
-    the loss with respect to them in ``grads``, in the same order.
+    ``backward``. The weights training learns are listed in ``params`` and, after ``backward``,
+    the gradients of the loss with respect to them in ``grads``, in the same order. Numbers a
+    layer keeps up to date itself rather than learning them (BatchNormalization's moving averages)
+    are in ``states``: saved with the weights, never given to the optimizer. ``weights`` is both,
+    ``params`` first, as ``get_weights`` returns them.
 
     ``input_shape`` (without the batch dimension, as in Keras) lets the first layer of a model
     say what it will receive; ``input_dim=784`` is Keras 2's way of writing ``input_shape=(784,)``.
@@ -50,6 +53,7 @@ class Layer:
         self.built = False
         self.params = []
         self.grads = []
+        self.states = []
         # The first layer of a model has nobody to pass dL/dx to, so it may skip computing it
         # (Sequential.add decides).
         self.input_gradient_needed = True
@@ -71,7 +75,7 @@ class Layer:
         """Raise unless this built layer can take inputs of ``input_shape`` (when it is called
         again, or shared with another model). Its weights fix the length of the last axis, which
         Keras checks too; the other axes may change where ``compute_output_shape`` allows."""
-        if self.params and input_shape[-1] != self.input_shape[-1]:
+        if self.weights and input_shape[-1] != self.input_shape[-1]:
             raise ValueError(
                 f"Layer {self.name!r} was built for inputs of shape {self.input_shape}, "
                 f"{self.input_shape[-1]} values on the last axis; got shape {tuple(input_shape)}."
@@ -88,18 +92,21 @@ class Layer:
         """A new layer from ``get_config``'s arguments."""
         return cls(**config)
 
-    def add_weight(self, shape, initializer, column_major=False):
+    def add_weight(self, shape, initializer, column_major=False, trainable=True):
         """Create one weight array: drawn on the host as floatx, moved to the device once.
 
         ``column_major`` stores a matrix column after column (Fortran order) instead of row after
         row: the same numbers and shape, in the memory layout a layer's products run faster on.
         Either way the data starts on a 64-byte boundary, which BLAS reads faster
-        (``backend.ALIGNMENT``).
+        (``backend.ALIGNMENT``). ``trainable=False`` makes it one of the layer's ``states``.
         """
         values = initializer(shape)
         weight = backend.asarray(backend.aligned(np.asfortranarray(values) if column_major else values))
-        self.params.append(weight)
-        self.grads.append(None)
+        if trainable:
+            self.params.append(weight)
+            self.grads.append(None)
+        else:
+            self.states.append(weight)
         return weight
 
     def numbers_per_sample(self):
@@ -112,47 +119,58 @@ class Layer:
 
     @property
     def weights(self):
-        """The layer's weight arrays (on the backend's device)."""
-        return list(self.params)
+        """The layer's weight arrays (on the backend's device): ``params``, then ``states``."""
+        return self.params + self.states
+
+    @property
+    def trainable_weights(self):
+        """The weights training changes: ``params``, unless the layer is frozen."""
+        return list(self.params) if self.trainable else []
+
+    @property
+    def non_trainable_weights(self):
+        """The weights training leaves to the layer: its ``states``, or all of them when frozen."""
+        return list(self.states) if self.trainable else self.weights
 
     def weight_names(self):
         """Each weight's name: the attribute that holds it (``kernel``, ``bias``, as Keras names
         them), or ``weight_<i>`` for one that none holds."""
         names = {id(value): attribute for attribute, value in vars(self).items()}
-        return [names.get(id(param), f"weight_{index}") for index, param in enumerate(self.params)]
+        return [names.get(id(weight), f"weight_{index}") for index, weight in enumerate(self.weights)]
 
     def count_params(self):
-        """The number of numbers in the layer's weights."""
-        return sum(int(np.prod(p.shape)) for p in self.params)
+        """The number of numbers in the layer's weights, ``states`` included (as Keras counts)."""
+        return sum(int(np.prod(w.shape)) for w in self.weights)
 
     def get_weights(self):
         """The weights as a list of NumPy arrays (copies), on every backend."""
-        return [backend.to_numpy(p).copy() for p in self.params]
+        return [backend.to_numpy(w).copy() for w in self.weights]
 
     def check_weights(self, weights):
         """``weights`` as NumPy arrays, once checked to fit this layer: as many arrays as
-        ``params``, of the same shapes, holding finite numbers. Changes nothing."""
+        ``self.weights``, of the same shapes, holding finite numbers. Changes nothing."""
         try:
             weights = list(weights)
         except TypeError:
             raise TypeError(
                 f"Layer {self.name!r} expects a list of weight arrays; got {type(weights).__name__}."
             ) from None
-        if len(weights) != len(self.params):
+        current = self.weights
+        if len(weights) != len(current):
             raise ValueError(
-                f"Layer {self.name!r} expects {len(self.params)} weight arrays "
-                f"({', '.join(str(tuple(p.shape)) for p in self.params) or 'none'}); "
+                f"Layer {self.name!r} expects {len(current)} weight arrays "
+                f"({', '.join(str(tuple(w.shape)) for w in current) or 'none'}); "
                 f"got {len(weights)}."
             )
         arrays = []
-        for number, (param, weight) in enumerate(zip(self.params, weights)):
+        for number, (existing, weight) in enumerate(zip(current, weights)):
             try:
                 array = np.asarray(weight)
             except ValueError:  # a ragged nested list
                 raise ValueError(f"Layer {self.name!r} weight {number} is not a rectangular array.") from None
-            if tuple(array.shape) != tuple(param.shape):
+            if tuple(array.shape) != tuple(existing.shape):
                 raise ValueError(
-                    f"Layer {self.name!r} weight {number} shape mismatch: expected {tuple(param.shape)}, "
+                    f"Layer {self.name!r} weight {number} shape mismatch: expected {tuple(existing.shape)}, "
                     f"got {tuple(array.shape)}."
                 )
             if array.dtype.kind not in "biuf":
@@ -161,7 +179,7 @@ class Layer:
                 )
             if not np.all(np.isfinite(array)):
                 raise ValueError(f"Layer {self.name!r} weight {number} holds NaN or infinite values.")
-            dtype = backend.dtype_name(param)
+            dtype = backend.dtype_name(existing)
             largest, limit = float(np.abs(array).max(initial=0)), float(np.finfo(dtype).max)
             if largest > limit:
                 raise ValueError(
@@ -178,8 +196,8 @@ class Layer:
         into the existing arrays, so an optimizer's references to them stay valid.
         """
         arrays = self.check_weights(weights)
-        for param, array in zip(self.params, arrays):
-            param[...] = backend.asarray(array, dtype=backend.dtype_name(param))
+        for existing, array in zip(self.weights, arrays):
+            existing[...] = backend.asarray(array, dtype=backend.dtype_name(existing))
 
     # --- computing -------------------------------------------------------------------------------
 
