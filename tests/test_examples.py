@@ -20,14 +20,14 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def run_example(script, plots_dir):
-    """Run ``examples/<script> --epochs 1 --plots <plots_dir>`` in a fresh process; returns its stdout.
+def run_example(script, plots_dir, arguments=("--epochs", "1", "--seed", "1")):
+    """Run ``examples/<script> <arguments> --plots <plots_dir>`` in a fresh process; returns its stdout.
 
     MNIST is found through the caller's $TINYNET_DATA_DIR, passed on in the environment.
     """
     environment = dict(os.environ, MPLBACKEND="Agg")
     result = subprocess.run(
-        [sys.executable, str(EXAMPLES / script), "--epochs", "1", "--seed", "1", "--plots", str(plots_dir)],
+        [sys.executable, str(EXAMPLES / script), *arguments, "--plots", str(plots_dir)],
         capture_output=True, text=True, env=environment, timeout=120,
     )
     assert result.returncode == 0, result.stderr
@@ -75,6 +75,16 @@ def test_inside_the_network_shows_the_hidden_layer(mnist_data, tmp_path):
         values = [float(v) for v in hidden.split()]
         assert len(values) == 10 and all(0 <= v <= 1 for v in values)
     assert_pngs(tmp_path, ["hidden_weights", "hidden_outputs"])
+
+
+@pytest.mark.mnist
+def test_batch_normalization_lets_plain_sgd_learn_faster(mnist_data, tmp_path):
+    output = run_example("learning_experiments.py", tmp_path, ("--only", "batch_normalization", "--epochs", "2"))
+    curves = dict(re.findall(r"^  (\S.*?) +val_accuracy by epoch: ([\d. ]+?)   \(", output, flags=re.MULTILINE))
+    plain, normalized = ([float(v) for v in curves[name].split()] for name in ("plain sigmoid", "BatchNormalization"))
+    assert len(plain) == len(normalized) == 2
+    assert normalized[-1] > plain[-1] + 0.05
+    assert_pngs(tmp_path, ["plain_sigmoid", "BatchNormalization"])
 
 
 # --- layer_outputs --------------------------------------------------------------------------------
