@@ -6,7 +6,7 @@ The Keras MNIST tutorial runs with ``keras`` replaced by ``tinynet`` in its impo
     from tinynet.layers import Dense
 
 Where each idea lives: ``backend`` (NumPy or CuPy), ``layers``, ``activations``, ``losses``,
-``optimizers``, ``metrics``, ``initializers``, ``models`` (the training loop), ``saving``,
+``optimizers``, ``metrics``, ``initializers``, ``regularizers``, ``models`` (the training loop), ``saving``,
 ``callbacks``, ``datasets``, ``utils``, ``plot`` (pictures, needs matplotlib) and ``gradient_check``
 (``tinynet.check_gradients``: every backpropagated gradient against a numerical one).
 """
@@ -22,6 +22,7 @@ from tinynet import (
     metrics,
     models,
     optimizers,
+    regularizers,
     saving,
     utils,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "metrics",
     "models",
     "optimizers",
+    "regularizers",
     "saving",
     "utils",
 ]

@@ -5,11 +5,11 @@ One batch through ``fit`` (``_train_step``):
 1. forward: each layer turns the batch into its output, the last one gives the predictions ``p``;
 2. backward: the gradient of the loss, ``dL/dp`` (or, for softmax + cross-entropy, directly
    ``dL/dz = (p - y) / n``), goes back through the layers in reverse; each stores the gradients of
-   its weights;
-3. update: the optimizer moves every weight against its gradient;
-4. loss and metrics: how far ``p`` was from the targets ``y`` (each one number, the batch mean),
-   computed from the same ``p``, so they are the values before the update, as in Keras. Metric
-   objects (``Precision()``...) add the batch to their counts instead, just before step 3.
+   its weights (plus those of their regularizers' penalties, which the loss includes);
+3. loss and metrics: how far ``p`` was from the targets ``y`` (each one number, the batch mean;
+   the loss plus the penalties), the values before the update, as in Keras. Metric objects
+   (``Precision()``...) add the batch to their counts instead;
+4. update: the optimizer moves every weight against its gradient.
 
 ``fit`` repeats this over the shuffled training set once per epoch, reporting the running means
 of the loss and metrics in a Keras progress bar.
@@ -387,6 +387,9 @@ class Sequential:
             layers = layers[:-1]
         for layer in reversed(layers):
             grad = layer.backward(grad)
+        for layer in self._layers:
+            if layer.regularized and layer.trainable:  # the loss has their penalties too (see losses)
+                layer.add_penalty_gradients()
 
     def _train_step(self, x, y, sample_weight=None):
         """Forward, backward and update on one batch; returns the batch's loss and metric functions'
@@ -395,8 +398,9 @@ class Sequential:
         self._backward(y, y_pred, sample_weight)
         if self._metric_objects:  # before the update: one that refuses the batch leaves the weights alone
             self._update_metric_objects(y, y_pred, sample_weight)
+        values = self._batch_values(y, y_pred, sample_weight)  # with the penalties of the weights before the update
         self.optimizer.apply(self._params, self._updates())
-        return self._batch_values(y, y_pred, sample_weight)
+        return values
 
     def _batch_values(self, y, y_pred, sample_weight=None):
         """The batch's loss and the values of the metric functions, as 0-d device arrays (no copy
@@ -427,9 +431,22 @@ class Sequential:
             values.insert(place, _log_value(metric.result()))
         return values
 
+    @property
+    def losses(self):
+        """The regularizers' penalties of the weights now, one 0-d array per regularized weight of
+        a trainable layer, as Keras's ``model.losses``."""
+        return [penalty for layer in self._layers if layer.regularized for penalty in layer.losses]
+
     def _batch_loss(self, y, y_pred, sample_weight=None):
-        """The loss of the batch whose forward pass gave ``y_pred``: the function ``_backward``
-        differentiates."""
+        """The loss of the batch whose forward pass gave ``y_pred``, the function ``_backward``
+        differentiates: the data's loss plus the regularizers' penalties, unweighted (as Keras
+        adds them)."""
+        loss = self._data_loss(y, y_pred, sample_weight)
+        penalties = self.losses
+        return loss + sum(penalties) if penalties else loss
+
+    def _data_loss(self, y, y_pred, sample_weight=None):
+        """The loss function's value on the batch whose forward pass gave ``y_pred``."""
         if self._fused_loss():  # read off the activation's log-probabilities, as from the logits
             activation = self._layers[-1].activation
             if sample_weight is None:

@@ -32,7 +32,7 @@ import os
 
 import numpy as np
 
-from tinynet import activations, initializers, layers, losses, metrics, optimizers
+from tinynet import activations, initializers, layers, losses, metrics, optimizers, regularizers
 from tinynet.layers.base import Layer
 from tinynet.utils.files import load_npz, save_npz_atomic
 from tinynet.utils.lookup import UnknownNameError, lookup
@@ -93,11 +93,12 @@ def check_savable(model):
         if isinstance(activation, activations.ActivationFunction):
             _check_made_again(f"the activation of {what}", type(activation), activations.serialize(activation),
                               lambda name: type(activations.get(name)))
-        for role, initializer in vars(layer).items():  # kernel_initializer, gamma_initializer...
-            if role.endswith("_initializer") and isinstance(initializer, initializers.Initializer):
-                _check_config(f"the {role} of {what}", initializer)
-                _check_made_again(f"the {role} of {what}", type(initializer), initializers.serialize(initializer),
-                                  lambda description: type(initializers.get(description)))
+        for role, value in vars(layer).items():  # kernel_initializer, gamma_regularizer...
+            for module, base in ((initializers, initializers.Initializer), (regularizers, regularizers.Regularizer)):
+                if isinstance(value, base):
+                    _check_config(f"the {role} of {what}", value)
+                    _check_made_again(f"the {role} of {what}", type(value), module.serialize(value),
+                                      lambda description, module=module: type(module.get(description)))
     if model.optimizer is None:
         return
     _check_config(f"the loss {model.loss!r}", model.loss)

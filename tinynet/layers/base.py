@@ -15,7 +15,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from tinynet import backend, initializers
+from tinynet import backend, initializers, regularizers
 
 _name_counts = defaultdict(int)
 
@@ -36,7 +36,8 @@ class Layer:
     the gradients of the loss with respect to them in ``grads``, in the same order. Numbers a
     layer keeps up to date itself rather than learning them (BatchNormalization's moving averages)
     are in ``states``: saved with the weights, never given to the optimizer. ``weights`` is both,
-    ``params`` first, as ``get_weights`` returns them.
+    ``params`` first, as ``get_weights`` returns them. A weight made with a ``regularizer``
+    (``kernel_regularizer=L2(0.01)``) adds its penalty to the loss: ``losses`` lists them.
 
     ``input_shape`` (without the batch dimension, as in Keras) lets the first layer of a model
     say what it will receive; ``input_dim=784`` is Keras 2's way of writing ``input_shape=(784,)``.
@@ -54,6 +55,7 @@ class Layer:
         self.params = []
         self.grads = []
         self.states = []
+        self.regularized = []  # (index in params, regularizer) of each weight with a penalty
         # The first layer of a model has nobody to pass dL/dx to, so it may skip computing it
         # (Sequential.add decides).
         self.input_gradient_needed = True
@@ -92,22 +94,39 @@ class Layer:
         """A new layer from ``get_config``'s arguments."""
         return cls(**config)
 
-    def add_weight(self, shape, initializer, column_major=False, trainable=True):
+    def add_weight(self, shape, initializer, column_major=False, trainable=True, regularizer=None):
         """Create one weight array: drawn on the host as floatx, moved to the device once.
 
         ``column_major`` stores a matrix column after column (Fortran order) instead of row after
         row: the same numbers and shape, in the memory layout a layer's products run faster on.
         Either way the data starts on a 64-byte boundary, which BLAS reads faster
-        (``backend.ALIGNMENT``). ``trainable=False`` makes it one of the layer's ``states``.
+        (``backend.ALIGNMENT``). ``trainable=False`` makes it one of the layer's ``states``;
+        ``regularizer`` (a :class:`tinynet.regularizers.Regularizer`, for ``params`` only) adds
+        its penalty to the loss.
         """
         values = initializer(shape)
         weight = backend.asarray(backend.aligned(np.asfortranarray(values) if column_major else values))
         if trainable:
+            if regularizer is not None:
+                self.regularized.append((len(self.params), regularizer))
             self.params.append(weight)
             self.grads.append(None)
         else:
             self.states.append(weight)
         return weight
+
+    @property
+    def losses(self):
+        """The penalties of the regularized weights now (0-d arrays), as Keras's ``layer.losses``;
+        none while the layer is frozen, whose weights training leaves alone."""
+        if not self.trainable:
+            return []
+        return [regularizer(self.params[index]) for index, regularizer in self.regularized]
+
+    def add_penalty_gradients(self):
+        """Add each penalty's gradient to its weight's in ``grads`` (after ``backward``)."""
+        for index, regularizer in self.regularized:
+            self.grads[index] = self.grads[index] + regularizer.gradient(self.params[index])
 
     def numbers_per_sample(self):
         """How many numbers the forward pass creates for one sample: by default its output.
@@ -222,13 +241,15 @@ class Layer:
         return f"<{type(self).__name__} name={self.name!r}>"
 
 
-def initializer_configs(layer):
-    """The ``kernel_initializer`` and ``bias_initializer`` of a Dense or Conv2D layer for its
-    ``get_config``, each as :func:`tinynet.initializers.serialize` describes it."""
-    return {
-        "kernel_initializer": initializers.serialize(layer.kernel_initializer),
-        "bias_initializer": initializers.serialize(layer.bias_initializer),
-    }
+def weight_configs(layer, weights=("kernel", "bias")):
+    """The ``<weight>_initializer`` and ``<weight>_regularizer`` of each of ``weights`` for a
+    layer's ``get_config``, as :func:`tinynet.initializers.serialize` and
+    :func:`tinynet.regularizers.serialize` describe them."""
+    config = {}
+    for weight in weights:
+        config[f"{weight}_initializer"] = initializers.serialize(getattr(layer, f"{weight}_initializer"))
+        config[f"{weight}_regularizer"] = regularizers.serialize(getattr(layer, f"{weight}_regularizer"))
+    return config
 
 
 def column_sums(g):

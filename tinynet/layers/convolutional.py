@@ -24,8 +24,8 @@ operation BLAS (and a GPU) does fastest. The helpers here are shared with the po
 
 import numbers
 
-from tinynet import activations, backend, initializers
-from tinynet.layers.base import Layer, check_positive_int, column_sums, initializer_configs
+from tinynet import activations, backend, initializers, regularizers
+from tinynet.layers.base import Layer, check_positive_int, column_sums, weight_configs
 from tinynet.utils.lookup import lookup
 
 PADDINGS = {"valid": "valid", "same": "same"}
@@ -226,6 +226,8 @@ class Conv2D(Layer):
         use_bias=True,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
         **kwargs,
     ):
         filters = check_positive_int("Conv2D filters", filters)
@@ -235,18 +237,23 @@ class Conv2D(Layer):
         activation = activations.get(activation)
         kernel_initializer = initializers.get(kernel_initializer)
         bias_initializer = initializers.get(bias_initializer)
+        kernel_regularizer = regularizers.get(kernel_regularizer)
+        bias_regularizer = regularizers.get(bias_regularizer)
         super().__init__(**kwargs)
         self.filters, self.kernel_size, self.strides, self.padding = filters, kernel_size, strides, padding
         self.activation = activation
         self.use_bias = use_bias
         self.kernel_initializer = kernel_initializer
         self.bias_initializer = bias_initializer
+        self.kernel_regularizer = kernel_regularizer
+        self.bias_regularizer = bias_regularizer
 
     def build(self, input_shape):
         self.compute_output_shape(input_shape)  # checks the shape before any weight exists
         kernel_shape = (*self.kernel_size, input_shape[-1], self.filters)
-        self.kernel = self.add_weight(kernel_shape, self.kernel_initializer)
-        self.bias = self.add_weight((self.filters,), self.bias_initializer) if self.use_bias else None
+        self.kernel = self.add_weight(kernel_shape, self.kernel_initializer, regularizer=self.kernel_regularizer)
+        self.bias = (self.add_weight((self.filters,), self.bias_initializer, regularizer=self.bias_regularizer)
+                     if self.use_bias else None)
         super().build(input_shape)
 
     def compute_output_shape(self, input_shape):
@@ -257,7 +264,7 @@ class Conv2D(Layer):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
                 "strides": self.strides, "padding": self.padding,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                **initializer_configs(self)}
+                **weight_configs(self)}
 
     def numbers_per_sample(self):
         """The im2col matrix (one row of ``kh*kw*C`` numbers per output pixel) dominates."""

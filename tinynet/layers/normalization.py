@@ -3,8 +3,8 @@ and shifted by two weights the layer learns."""
 
 import numbers
 
-from tinynet import backend, initializers
-from tinynet.layers.base import Layer
+from tinynet import backend, initializers, regularizers
+from tinynet.layers.base import Layer, weight_configs
 
 
 class BatchNormalization(Layer):
@@ -61,6 +61,8 @@ class BatchNormalization(Layer):
         gamma_initializer="ones",
         moving_mean_initializer="zeros",
         moving_variance_initializer="ones",
+        beta_regularizer=None,
+        gamma_regularizer=None,
         **kwargs,
     ):
         if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
@@ -81,14 +83,16 @@ class BatchNormalization(Layer):
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
         super().__init__(**kwargs)
 
     def get_config(self):
         return {
             **super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
-            "center": self.center, "scale": self.scale,
-            **{role: initializers.serialize(getattr(self, role)) for role in (
-                "beta_initializer", "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer")},
+            "center": self.center, "scale": self.scale, **weight_configs(self, ("beta", "gamma")),
+            **{role: initializers.serialize(getattr(self, role))
+               for role in ("moving_mean_initializer", "moving_variance_initializer")},
         }
 
     def compute_output_shape(self, input_shape):
@@ -121,8 +125,10 @@ class BatchNormalization(Layer):
         # vector up with them for broadcasting: (1, 1, 1, channels) for images, axis=-1.
         self.reduction_axes = tuple(a for a in range(len(input_shape)) if a != axis)
         self.broadcast_shape = tuple(length if a == axis else 1 for a, length in enumerate(input_shape))
-        self.gamma = self.add_weight(features, self.gamma_initializer) if self.scale else None
-        self.beta = self.add_weight(features, self.beta_initializer) if self.center else None
+        self.gamma = (self.add_weight(features, self.gamma_initializer, regularizer=self.gamma_regularizer)
+                      if self.scale else None)
+        self.beta = (self.add_weight(features, self.beta_initializer, regularizer=self.beta_regularizer)
+                     if self.center else None)
         self.moving_mean = self.add_weight(features, self.moving_mean_initializer, trainable=False)
         self.moving_variance = self.add_weight(features, self.moving_variance_initializer, trainable=False)
         super().build(input_shape)
