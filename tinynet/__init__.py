@@ -6,15 +6,17 @@ The Keras MNIST tutorial runs with ``keras`` replaced by ``tinynet`` in its impo
     from tinynet.layers import Dense
 
 Where each idea lives: ``backend`` (NumPy or CuPy), ``layers``, ``activations``, ``losses``,
-``optimizers``, ``metrics``, ``initializers``, ``regularizers``, ``models`` (the training loop), ``saving``,
-``callbacks``, ``datasets``, ``utils``, ``plot`` (pictures, needs matplotlib) and ``gradient_check``
-(``tinynet.check_gradients``: every backpropagated gradient against a numerical one).
+``optimizers``, ``metrics``, ``initializers``, ``regularizers``, ``constraints``, ``models`` (the
+training loop), ``saving``, ``callbacks``, ``datasets``, ``utils``, ``plot`` (pictures, needs
+matplotlib) and ``gradient_check`` (``tinynet.check_gradients``: every backpropagated gradient
+against a numerical one).
 """
 
 from tinynet import (
     activations,
     backend,
     callbacks,
+    constraints,
     datasets,
     initializers,
     layers,
@@ -39,6 +41,7 @@ __all__ = [
     "activations",
     "backend",
     "callbacks",
+    "constraints",
     "datasets",
     "initializers",
     "layers",

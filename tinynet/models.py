@@ -9,7 +9,8 @@ One batch through ``fit`` (``_train_step``):
 3. loss and metrics: how far ``p`` was from the targets ``y`` (each one number, the batch mean;
    the loss plus the penalties), the values before the update, as in Keras. Metric objects
    (``Precision()``...) add the batch to their counts instead;
-4. update: the optimizer moves every weight against its gradient.
+4. update: the optimizer moves every weight against its gradient; a weight with a constraint
+   (``kernel_constraint=MaxNorm(3)``) is then projected back into its allowed set.
 
 ``fit`` repeats this over the shuffled training set once per epoch, reporting the running means
 of the loss and metrics in a Keras progress bar.
@@ -400,6 +401,9 @@ class Sequential:
             self._update_metric_objects(y, y_pred, sample_weight)
         values = self._batch_values(y, y_pred, sample_weight)  # with the penalties of the weights before the update
         self.optimizer.apply(self._params, self._updates())
+        for layer in self._layers:
+            if layer.constrained and layer.trainable:
+                layer.apply_constraints()
         return values
 
     def _batch_values(self, y, y_pred, sample_weight=None):

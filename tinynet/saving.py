@@ -32,7 +32,7 @@ import os
 
 import numpy as np
 
-from tinynet import activations, initializers, layers, losses, metrics, optimizers, regularizers
+from tinynet import activations, constraints, initializers, layers, losses, metrics, optimizers, regularizers
 from tinynet.layers.base import Layer
 from tinynet.utils.files import load_npz, save_npz_atomic
 from tinynet.utils.lookup import UnknownNameError, lookup
@@ -93,8 +93,9 @@ def check_savable(model):
         if isinstance(activation, activations.ActivationFunction):
             _check_made_again(f"the activation of {what}", type(activation), activations.serialize(activation),
                               lambda name: type(activations.get(name)))
-        for role, value in vars(layer).items():  # kernel_initializer, gamma_regularizer...
-            for module, base in ((initializers, initializers.Initializer), (regularizers, regularizers.Regularizer)):
+        for role, value in vars(layer).items():  # kernel_initializer, gamma_regularizer, bias_constraint...
+            for module, base in ((initializers, initializers.Initializer), (regularizers, regularizers.Regularizer),
+                                 (constraints, constraints.Constraint)):
                 if isinstance(value, base):
                     _check_config(f"the {role} of {what}", value)
                     _check_made_again(f"the {role} of {what}", type(value), module.serialize(value),

@@ -15,7 +15,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from tinynet import backend, initializers, regularizers
+from tinynet import backend, constraints, initializers, regularizers
 
 _name_counts = defaultdict(int)
 
@@ -37,7 +37,8 @@ class Layer:
     layer keeps up to date itself rather than learning them (BatchNormalization's moving averages)
     are in ``states``: saved with the weights, never given to the optimizer. ``weights`` is both,
     ``params`` first, as ``get_weights`` returns them. A weight made with a ``regularizer``
-    (``kernel_regularizer=L2(0.01)``) adds its penalty to the loss: ``losses`` lists them.
+    (``kernel_regularizer=L2(0.01)``) adds its penalty to the loss: ``losses`` lists them; one made
+    with a ``constraint`` (``kernel_constraint=MaxNorm(3)``) is projected after every update.
 
     ``input_shape`` (without the batch dimension, as in Keras) lets the first layer of a model
     say what it will receive; ``input_dim=784`` is Keras 2's way of writing ``input_shape=(784,)``.
@@ -56,6 +57,7 @@ class Layer:
         self.grads = []
         self.states = []
         self.regularized = []  # (index in params, regularizer) of each weight with a penalty
+        self.constrained = []  # (index in params, constraint) of each weight with a constraint
         # The first layer of a model has nobody to pass dL/dx to, so it may skip computing it
         # (Sequential.add decides).
         self.input_gradient_needed = True
@@ -94,7 +96,7 @@ class Layer:
         """A new layer from ``get_config``'s arguments."""
         return cls(**config)
 
-    def add_weight(self, shape, initializer, column_major=False, trainable=True, regularizer=None):
+    def add_weight(self, shape, initializer, column_major=False, trainable=True, regularizer=None, constraint=None):
         """Create one weight array: drawn on the host as floatx, moved to the device once.
 
         ``column_major`` stores a matrix column after column (Fortran order) instead of row after
@@ -102,13 +104,16 @@ class Layer:
         Either way the data starts on a 64-byte boundary, which BLAS reads faster
         (``backend.ALIGNMENT``). ``trainable=False`` makes it one of the layer's ``states``;
         ``regularizer`` (a :class:`tinynet.regularizers.Regularizer`, for ``params`` only) adds
-        its penalty to the loss.
+        its penalty to the loss; ``constraint`` (a :class:`tinynet.constraints.Constraint`, for
+        ``params`` only) projects it after every update.
         """
         values = initializer(shape)
         weight = backend.asarray(backend.aligned(np.asfortranarray(values) if column_major else values))
         if trainable:
             if regularizer is not None:
                 self.regularized.append((len(self.params), regularizer))
+            if constraint is not None:
+                self.constrained.append((len(self.params), constraint))
             self.params.append(weight)
             self.grads.append(None)
         else:
@@ -127,6 +132,11 @@ class Layer:
         """Add each penalty's gradient to its weight's in ``grads`` (after ``backward``)."""
         for index, regularizer in self.regularized:
             self.grads[index] = self.grads[index] + regularizer.gradient(self.params[index])
+
+    def apply_constraints(self):
+        """Project each constrained weight, in place (after the optimizer's update)."""
+        for index, constraint in self.constrained:
+            self.params[index][...] = constraint(self.params[index])
 
     def numbers_per_sample(self):
         """How many numbers the forward pass creates for one sample: by default its output.
@@ -242,13 +252,13 @@ class Layer:
 
 
 def weight_configs(layer, weights=("kernel", "bias")):
-    """The ``<weight>_initializer`` and ``<weight>_regularizer`` of each of ``weights`` for a
-    layer's ``get_config``, as :func:`tinynet.initializers.serialize` and
-    :func:`tinynet.regularizers.serialize` describe them."""
+    """The ``<weight>_initializer``, ``<weight>_regularizer`` and ``<weight>_constraint`` of each of
+    ``weights`` for a layer's ``get_config``, as the ``serialize`` of :mod:`tinynet.initializers`,
+    :mod:`tinynet.regularizers` and :mod:`tinynet.constraints` describe them."""
     config = {}
     for weight in weights:
-        config[f"{weight}_initializer"] = initializers.serialize(getattr(layer, f"{weight}_initializer"))
-        config[f"{weight}_regularizer"] = regularizers.serialize(getattr(layer, f"{weight}_regularizer"))
+        for role, module in (("initializer", initializers), ("regularizer", regularizers), ("constraint", constraints)):
+            config[f"{weight}_{role}"] = module.serialize(getattr(layer, f"{weight}_{role}"))
     return config
 
 

@@ -24,7 +24,7 @@ operation BLAS (and a GPU) does fastest. The helpers here are shared with the po
 
 import numbers
 
-from tinynet import activations, backend, initializers, regularizers
+from tinynet import activations, backend, constraints, initializers, regularizers
 from tinynet.layers.base import Layer, check_positive_int, column_sums, weight_configs
 from tinynet.utils.lookup import lookup
 
@@ -228,6 +228,8 @@ class Conv2D(Layer):
         bias_initializer="zeros",
         kernel_regularizer=None,
         bias_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
         **kwargs,
     ):
         filters = check_positive_int("Conv2D filters", filters)
@@ -239,6 +241,8 @@ class Conv2D(Layer):
         bias_initializer = initializers.get(bias_initializer)
         kernel_regularizer = regularizers.get(kernel_regularizer)
         bias_regularizer = regularizers.get(bias_regularizer)
+        kernel_constraint = constraints.get(kernel_constraint)
+        bias_constraint = constraints.get(bias_constraint)
         super().__init__(**kwargs)
         self.filters, self.kernel_size, self.strides, self.padding = filters, kernel_size, strides, padding
         self.activation = activation
@@ -247,12 +251,16 @@ class Conv2D(Layer):
         self.bias_initializer = bias_initializer
         self.kernel_regularizer = kernel_regularizer
         self.bias_regularizer = bias_regularizer
+        self.kernel_constraint = kernel_constraint
+        self.bias_constraint = bias_constraint
 
     def build(self, input_shape):
         self.compute_output_shape(input_shape)  # checks the shape before any weight exists
         kernel_shape = (*self.kernel_size, input_shape[-1], self.filters)
-        self.kernel = self.add_weight(kernel_shape, self.kernel_initializer, regularizer=self.kernel_regularizer)
-        self.bias = (self.add_weight((self.filters,), self.bias_initializer, regularizer=self.bias_regularizer)
+        self.kernel = self.add_weight(kernel_shape, self.kernel_initializer, regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        self.bias = (self.add_weight((self.filters,), self.bias_initializer, regularizer=self.bias_regularizer,
+                                     constraint=self.bias_constraint)
                      if self.use_bias else None)
         super().build(input_shape)
 

@@ -2,7 +2,7 @@
 
 import numbers
 
-from tinynet import activations, backend, initializers, regularizers
+from tinynet import activations, backend, constraints, initializers, regularizers
 from tinynet.random import generator
 from tinynet.layers.base import Layer, check_positive_int, column_sums, weight_configs
 
@@ -50,6 +50,8 @@ class Dense(Layer):
         bias_initializer="zeros",
         kernel_regularizer=None,
         bias_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
         **kwargs,
     ):
         # Arguments first, so that a mistake does not use up a name (dense_1, dense_2...).
@@ -60,6 +62,8 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         super().__init__(**kwargs)
 
     def build(self, input_shape):
@@ -69,9 +73,10 @@ class Dense(Layer):
         # wide ones about as fast as row after row.
         self.kernel = self.add_weight(
             (input_shape[-1], self.units), self.kernel_initializer, column_major=True,
-            regularizer=self.kernel_regularizer,
+            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
         )
-        self.bias = (self.add_weight((self.units,), self.bias_initializer, regularizer=self.bias_regularizer)
+        self.bias = (self.add_weight((self.units,), self.bias_initializer, regularizer=self.bias_regularizer,
+                                     constraint=self.bias_constraint)
                      if self.use_bias else None)
         super().build(input_shape)
 

@@ -3,7 +3,7 @@ and shifted by two weights the layer learns."""
 
 import numbers
 
-from tinynet import backend, initializers, regularizers
+from tinynet import backend, constraints, initializers, regularizers
 from tinynet.layers.base import Layer, weight_configs
 
 
@@ -63,6 +63,8 @@ class BatchNormalization(Layer):
         moving_variance_initializer="ones",
         beta_regularizer=None,
         gamma_regularizer=None,
+        beta_constraint=None,
+        gamma_constraint=None,
         **kwargs,
     ):
         if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
@@ -85,6 +87,8 @@ class BatchNormalization(Layer):
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
         super().__init__(**kwargs)
 
     def get_config(self):
@@ -125,10 +129,10 @@ class BatchNormalization(Layer):
         # vector up with them for broadcasting: (1, 1, 1, channels) for images, axis=-1.
         self.reduction_axes = tuple(a for a in range(len(input_shape)) if a != axis)
         self.broadcast_shape = tuple(length if a == axis else 1 for a, length in enumerate(input_shape))
-        self.gamma = (self.add_weight(features, self.gamma_initializer, regularizer=self.gamma_regularizer)
-                      if self.scale else None)
-        self.beta = (self.add_weight(features, self.beta_initializer, regularizer=self.beta_regularizer)
-                     if self.center else None)
+        self.gamma = (self.add_weight(features, self.gamma_initializer, regularizer=self.gamma_regularizer,
+                                      constraint=self.gamma_constraint) if self.scale else None)
+        self.beta = (self.add_weight(features, self.beta_initializer, regularizer=self.beta_regularizer,
+                                     constraint=self.beta_constraint) if self.center else None)
         self.moving_mean = self.add_weight(features, self.moving_mean_initializer, trainable=False)
         self.moving_variance = self.add_weight(features, self.moving_variance_initializer, trainable=False)
         super().build(input_shape)
