@@ -4,21 +4,15 @@ numbers), names, saving and mistakes."""
 import numpy as np
 import pytest
 
+# The data and the starting weights of the Keras runs in test_regularizers.
+from test_regularizers import WEIGHTS, X, Y
+
 import tinynet
 from tinynet import backend, constraints
 from tinynet.constraints import MaxNorm, MinMaxNorm, NonNeg, UnitNorm
 from tinynet.layers import BatchNormalization, Conv2D, Dense, Flatten, Input
 from tinynet.models import Sequential, load_model
 from tinynet.optimizers import SGD
-
-X = np.array([[1.0, 2.0, -1.0], [3.0, 0.0, 0.5], [-2.0, 1.0, 4.0], [0.5, -1.0, 2.0]], np.float32)
-Y = np.eye(2, dtype=np.float32)[[0, 1, 1, 0]]
-WEIGHTS = [
-    np.array([[0.5, -0.3, 0.2], [0.2, 0.4, -0.1], [-0.6, 0.1, 0.3]], np.float32),
-    np.array([0.1, -0.2, 0.05], np.float32),
-    np.array([[0.5, -0.3], [0.2, 0.4], [-0.6, 0.1]], np.float32),
-    np.array([0.1, -0.1], np.float32),
-]
 
 # Keras 3.15 (TensorFlow), the model of constrained_model() with WEIGHTS, SGD(0.5): two
 # train_on_batch calls, and the weights after them.

@@ -161,7 +161,7 @@ def test_saving_keeps_the_regularizers(tmp_path):
     (lambda: L1L2(l1=True), ("l1 must be a finite number >= 0", "True")),
     (lambda: Conv2D(2, 3, bias_regularizer=0.01), ("regularizer name", "0.01")),
     (lambda: Dense(3, kernel_regularizer=lambda w: 0.01 * (w**2).sum()), ("no automatic differentiation",
-                                                                           "Subclass tinynet.regularizers.Regularizer")),
+                                                                           "subclass tinynet.regularizers.Regularizer")),
 ])
 def test_bad_regularizers_get_a_clear_error(make, words):
     with pytest.raises((ValueError, TypeError)) as error:

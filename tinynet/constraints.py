@@ -21,44 +21,31 @@ kernel ``(inputs, units)``, that is of the weights coming into each unit; for a 
 ``epsilon`` is ``1e-7``, Keras's, so a norm of 0 divides nothing by 0.
 """
 
-import math
 import numbers
 
 from tinynet import backend
-from tinynet.utils.lookup import lookup
-from tinynet.utils.object_registration import get_registered_name
+from tinynet.utils import config
+from tinynet.utils.config import serialize  # noqa: F401 (tinynet.constraints.serialize, as in Keras)
 
 EPSILON = 1e-7
 
 
-class Constraint:
+class Constraint(config.Configurable):
     """Base class: ``constraint(w)`` returns ``w`` projected into the allowed set (a new array)."""
 
     def __call__(self, weight):
         return weight
-
-    def get_config(self):
-        """The arguments that make this constraint again, ``type(constraint)(**config)``."""
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        arguments = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
-        return f"{type(self).__name__}({arguments})"
 
 
 class MinMaxNorm(Constraint):
     """Moves each norm over ``axis`` into ``[min_value, max_value]``, a share ``rate`` of the way."""
 
     def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
-        self.min_value = _checked_number("min_value", min_value)
-        self.max_value = _checked_number("max_value", max_value)
+        self.min_value = config.checked_non_negative("constraint's min_value", min_value)
+        self.max_value = config.checked_non_negative("constraint's max_value", max_value)
         if self.min_value > self.max_value:
             raise ValueError(f"MinMaxNorm min_value must not exceed max_value; got {min_value!r} > {max_value!r}.")
-        self.rate = _checked_number("rate", rate)
+        self.rate = config.checked_non_negative("constraint's rate", rate)
         if self.rate > 1:
             raise ValueError(f"The constraint's rate must be a number in [0, 1]; got {rate!r}.")
         self.axis = _checked_axis(axis)
@@ -104,12 +91,6 @@ class NonNeg(Constraint):
         return backend.namespace().maximum(weight, 0.0)
 
 
-def _checked_number(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"The constraint's {name} must be a finite number >= 0; got {value!r}.")
-    return float(value)
-
-
 def _checked_axis(axis):
     """``axis`` as an int, or as a tuple of ints when given a tuple or a list (Keras takes a list)."""
 
@@ -134,24 +115,8 @@ max_norm, min_max_norm, unit_norm, non_neg = MaxNorm, MinMaxNorm, UnitNorm, NonN
 
 def get(identifier):
     """A constraint from a name (``"max_norm"``, ``"NonNeg"``...), a class, an object,
-    :func:`serialize`'s description, or None (no constraint)."""
-    if identifier is None or isinstance(identifier, Constraint):
-        return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Constraint):
-        return identifier()
-    if isinstance(identifier, dict) and set(identifier) == {"class_name", "config"}:
-        return lookup("constraint", identifier["class_name"], _CONSTRAINTS,
-                      with_custom_objects=True).from_config(identifier["config"])
-    if callable(identifier):  # Keras takes any function; a class can be saved with the model
-        raise TypeError(
-            f"tinynet takes a constraint as an object, not the function {getattr(identifier, '__name__', identifier)!r}: "
-            "subclass tinynet.constraints.Constraint with __call__(w), as NonNeg does, and pass an instance."
-        )
-    return lookup("constraint", identifier, _CONSTRAINTS, with_custom_objects=True)()
-
-
-def serialize(constraint):
-    """``constraint`` as plain data, ``{"class_name": "MaxNorm", "config": {...}}``, or None."""
-    if constraint is None:
-        return None
-    return {"class_name": get_registered_name(type(constraint)), "config": constraint.get_config()}
+    ``serialize``'s description, or None (no constraint)."""
+    # Keras takes any function too; tinynet takes a class, which can be saved with the model.
+    return config.get("constraint", identifier, Constraint, _CONSTRAINTS,
+                      "subclass tinynet.constraints.Constraint with __call__(w), as NonNeg does, "
+                      "and pass an instance.")

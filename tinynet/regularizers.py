@@ -24,15 +24,12 @@ and ``gradient(w)`` (its derivative with respect to ``w``): tinynet has no autom
 differentiation.
 """
 
-import math
-import numbers
-
 from tinynet import backend
-from tinynet.utils.lookup import from_function, lookup
-from tinynet.utils.object_registration import get_registered_name
+from tinynet.utils import config
+from tinynet.utils.config import serialize  # noqa: F401 (tinynet.regularizers.serialize, as in Keras)
 
 
-class Regularizer:
+class Regularizer(config.Configurable):
     """Base class: ``regularizer(w)`` is the penalty (a 0-d array), ``gradient(w)`` is d penalty / dw."""
 
     def __call__(self, weight):
@@ -40,18 +37,6 @@ class Regularizer:
 
     def gradient(self, weight):
         raise NotImplementedError
-
-    def get_config(self):
-        """The arguments that make this regularizer again, ``type(regularizer)(**config)``."""
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        arguments = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
-        return f"{type(self).__name__}({arguments})"
 
 
 class L1L2(Regularizer):
@@ -61,8 +46,9 @@ class L1L2(Regularizer):
     """
 
     def __init__(self, l1=0.0, l2=0.0):
-        self.l1 = _checked_factor("l1", l1)
-        self.l2 = _checked_factor("l2", l2)
+        # Keras takes None for 0.
+        self.l1 = config.checked_non_negative("regularization factor l1", 0.0 if l1 is None else l1)
+        self.l2 = config.checked_non_negative("regularization factor l2", 0.0 if l2 is None else l2)
 
     def get_config(self):
         return {"l1": self.l1, "l2": self.l2}
@@ -95,38 +81,14 @@ class L2(L1L2):
         return {"l2": self.l2}
 
 
-def _checked_factor(name, value):
-    """A factor as a float, refused unless it is a finite number >= 0 (Keras takes None for 0 in L1L2)."""
-    if value is None:
-        return 0.0
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"The regularization factor {name} must be a finite number >= 0; got {value!r}.")
-    return float(value)
-
-
 # Names as Keras 3 takes them (its classes' names, and those in snake case), and Keras 2's "l1_l2".
 _REGULARIZERS = {"l1": L1, "l2": L2, "l1l2": L1L2, "l1_l2": L1L2}
 
 
 def get(identifier):
-    """A regularizer from a name (``"l2"``, ``"L1L2"``...), a class, an object, :func:`serialize`'s
+    """A regularizer from a name (``"l2"``, ``"L1L2"``...), a class, an object, ``serialize``'s
     description, or None (no regularizer)."""
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Regularizer):
-        return identifier()
-    if isinstance(identifier, dict) and set(identifier) == {"class_name", "config"}:
-        return lookup("regularizer", identifier["class_name"], _REGULARIZERS,
-                      with_custom_objects=True).from_config(identifier["config"])
-    if callable(identifier):
-        return from_function("regularizer", identifier, {},
-                             "Subclass tinynet.regularizers.Regularizer with __call__(w) and gradient(w), "
-                             "as L2 does, and pass an instance.")
-    return lookup("regularizer", identifier, _REGULARIZERS, with_custom_objects=True)()
-
-
-def serialize(regularizer):
-    """``regularizer`` as plain data, ``{"class_name": "L2", "config": {"l2": 0.01}}``, or None."""
-    if regularizer is None:
-        return None
-    return {"class_name": get_registered_name(type(regularizer)), "config": regularizer.get_config()}
+    return config.get("regularizer", identifier, Regularizer, _REGULARIZERS,
+                      "tinynet has no automatic differentiation, so a regularizer gives its gradient too: "
+                      "subclass tinynet.regularizers.Regularizer with __call__(w) and gradient(w), as L2 does, "
+                      "and pass an instance.")
